@@ -1,0 +1,163 @@
+"""``grace``: the engine's command line. Every command exits non-zero with one line on bad input;
+``--json`` prints one JSON object on stdout while logs go to stderr."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Any, Callable
+
+from grace.config import VARIANTS, TrainDefaults
+from grace.errors import GraceError
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, not the usage block
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _offline_environment() -> None:
+    """Nothing may download at run time: no weights, fonts, hub or pip auto-install."""
+    os.environ.setdefault("YOLO_OFFLINE", "1")
+    os.environ.setdefault("YOLO_AUTOINSTALL", "false")
+
+
+def _stdout_for_json() -> Any:
+    """Keep a handle on the real stdout for the JSON result and send everything else to stderr."""
+    sys.stdout.flush()
+    out = os.fdopen(os.dup(1), "w")
+    os.dup2(2, 1)
+    return out
+
+
+def _cmd_train(a: argparse.Namespace) -> dict:
+    from grace.train.api import TrainRequest, train
+
+    req = TrainRequest(
+        data=a.data, model=a.model, variant=a.variant, weights=a.weights, epochs=a.epochs,
+        batch=a.batch, imgsz=a.imgsz, lr0=a.lr0, optimizer=a.optimizer, device=a.device,
+        project=a.project, name=a.name, exist_ok=a.exist_ok, workers=a.workers, seed=a.seed,
+        cls_pw=a.cls_pw, plots=a.plots, resume=a.resume,
+    )
+    run_dir = train(req)
+    from grace.train.events import read_events
+
+    end = next((e for e in reversed(read_events(run_dir)) if e["type"] in ("end", "error")), {})
+    if end.get("type") == "error":
+        raise RuntimeError(f"training failed: {end.get('message')} (see {run_dir}/events.jsonl)")
+    return {"run_dir": str(run_dir), "stopped": end.get("stopped", False),
+            "best": end.get("best"), "metrics": end.get("metrics", {})}
+
+
+def _cmd_val(a: argparse.Namespace) -> dict:
+    from grace.train.api import validate
+
+    return validate(a.weights, a.data, imgsz=a.imgsz, batch=a.batch, device=a.device)
+
+
+def _cmd_bench(a: argparse.Namespace) -> dict:
+    from grace.bench import run_bench
+
+    return run_bench(scale=a.scale, imgsz=a.imgsz, nc=a.nc, repeats=a.repeats, device=a.device)
+
+
+def _cmd_import_neu_det(a: argparse.Namespace) -> dict:
+    from grace.data.neu_det import import_neu_det
+
+    return import_neu_det(a.src, a.out, seed=a.seed, val_fraction=a.val_fraction).to_dict()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    d = TrainDefaults()
+    p = _Parser(prog="grace", description="GRACE Inspector engine: YOLO11 + DS-CBSM++ + Lite-FEN.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    t = sub.add_parser("train", help="train a detector; writes a run directory")
+    t.add_argument("--data", help="YOLO data.yaml")
+    t.add_argument("--model", default=d.model, help="yolo11n|s|m|l|x or a model .yaml (default %(default)s)")
+    t.add_argument("--variant", default="grace", help=f"one of {', '.join(VARIANTS)} (default %(default)s)")
+    t.add_argument("--weights", help="start from this checkpoint (transfer); default: from scratch")
+    t.add_argument("--epochs", type=int, default=d.epochs)
+    t.add_argument("--imgsz", type=int, default=d.imgsz)
+    t.add_argument("--batch", type=int, default=d.batch)
+    t.add_argument("--lr0", type=float, default=d.lr0)
+    t.add_argument("--optimizer", default=d.optimizer)
+    t.add_argument("--device", default="", help="cpu, 0, 0,1 (several GPUs: DDP); default: auto")
+    t.add_argument("--project", default="runs/grace")
+    t.add_argument("--name", default="train")
+    t.add_argument("--exist-ok", action="store_true", help="reuse --project/--name instead of numbering")
+    t.add_argument("--workers", type=int, default=8)
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--cls-pw", type=float, default=0.0,
+                   help="Ultralytics' inverse-frequency class weights in the loss (comparator), 0..1")
+    t.add_argument("--plots", action="store_true", help="let Ultralytics write its plots")
+    t.add_argument("--resume", metavar="RUN", help="continue a stopped run (run dir or its last.pt)")
+    t.add_argument("--json", action="store_true")
+    t.set_defaults(func=_cmd_train)
+
+    v = sub.add_parser("val", help="validate a checkpoint")
+    v.add_argument("--weights", required=True)
+    v.add_argument("--data", required=True)
+    v.add_argument("--imgsz", type=int, default=d.imgsz)
+    v.add_argument("--batch", type=int, default=d.batch)
+    v.add_argument("--device", default="")
+    v.add_argument("--json", action="store_true")
+    v.set_defaults(func=_cmd_val)
+
+    b = sub.add_parser("bench", help="parameters and speed ratios, measured in one run")
+    b.add_argument("--scale", default="s", choices=["n", "s", "m", "l", "x"])
+    b.add_argument("--imgsz", type=int, default=640)
+    b.add_argument("--nc", type=int, default=6, help="number of classes (NEU-DET: 6)")
+    b.add_argument("--repeats", type=int, default=20)
+    b.add_argument("--device", default="cpu")
+    b.add_argument("--json", action="store_true")
+    b.set_defaults(func=_cmd_bench)
+
+    data = sub.add_parser("data", help="dataset import and statistics")
+    dsub = data.add_subparsers(dest="data_command", required=True, parser_class=_Parser)
+    imp = dsub.add_parser("import", help="convert a dataset to YOLO format")
+    isub = imp.add_subparsers(dest="format", required=True, parser_class=_Parser)
+    neu = isub.add_parser("neu-det", help="NEU-DET (IMAGES/, ANNOTATIONS/ VOC XML)")
+    neu.add_argument("src")
+    neu.add_argument("out")
+    neu.add_argument("--seed", type=int, default=0)
+    neu.add_argument("--val-fraction", type=float, default=0.2)
+    neu.add_argument("--json", action="store_true")
+    neu.set_defaults(func=_cmd_import_neu_det)
+    return p
+
+
+def _print_human(result: dict) -> None:
+    for key, value in result.items():
+        print(f"{key}: {json.dumps(value) if isinstance(value, (dict, list)) else value}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _offline_environment()
+    out = _stdout_for_json() if getattr(args, "json", False) else sys.stdout
+    func: Callable[[argparse.Namespace], dict] = args.func
+    try:
+        result = func(args)
+    except GraceError as e:
+        print(f"grace: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("grace: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # an unexpected failure still ends with one readable line
+        msg = str(e).strip().splitlines()[0] if str(e).strip() else ""
+        print(f"grace: error: {type(e).__name__}: {msg}", file=sys.stderr)
+        return 1
+    if out is sys.stdout:
+        _print_human(result)
+    else:
+        out.write(json.dumps(result) + "\n")
+        out.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

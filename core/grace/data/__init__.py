@@ -1,0 +1,1 @@
+"""Datasets: checks, importers, statistics."""

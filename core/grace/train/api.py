@@ -1,0 +1,156 @@
+"""Training and validation as plain functions: the CLI, the GUI's training process and the tests
+all call these."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from grace.config import MODEL_SCALES, VARIANTS, GraceConfig, TrainDefaults
+from grace.errors import GraceError
+
+_DEFAULTS = TrainDefaults()
+
+
+@dataclass
+class TrainRequest:
+    """One training run. Defaults are the paper's protocol (see :class:`grace.config.TrainDefaults`)."""
+
+    data: str | None = None
+    model: str = _DEFAULTS.model
+    variant: str = "grace"
+    weights: str | None = None
+    epochs: int = _DEFAULTS.epochs
+    batch: int = _DEFAULTS.batch
+    imgsz: int = _DEFAULTS.imgsz
+    lr0: float = _DEFAULTS.lr0
+    optimizer: str = _DEFAULTS.optimizer
+    device: str = ""
+    project: str = "runs/grace"
+    name: str = "train"
+    exist_ok: bool = False
+    workers: int = 8
+    seed: int = 0
+    cls_pw: float = 0.0
+    plots: bool = False
+    resume: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)  # any other Ultralytics train argument
+
+
+def resolve_model(model: str) -> str:
+    """``yolo11s`` / ``yolo11s.yaml`` / a path to a YAML → what Ultralytics builds from scratch."""
+    m = re.fullmatch(r"yolo11([nsmlx])(\.yaml)?", model)
+    if m:
+        return f"yolo11{m.group(1)}.yaml"
+    p = Path(model)
+    if p.suffix in {".yaml", ".yml"} and p.is_file():
+        return str(p)
+    if p.suffix == ".pt":
+        raise GraceError(f"{model}: a checkpoint is not a model name; pass it as --weights")
+    valid = ", ".join(f"yolo11{s}" for s in MODEL_SCALES)
+    raise GraceError(f"unknown model {model!r}: expected one of {valid} or a model .yaml file")
+
+
+def _resolve_resume(resume: str) -> Path:
+    p = Path(resume)
+    last = p / "weights" / "last.pt" if p.is_dir() else p
+    if not last.is_file():
+        raise GraceError(f"{resume}: no last.pt to resume from")
+    return last
+
+
+def build_overrides(req: TrainRequest) -> tuple[dict[str, Any], GraceConfig]:
+    """Validate ``req`` and turn it into Ultralytics overrides plus the GRACE config.
+
+    Raises :class:`GraceError` with one line for every bad input, before anything is created.
+    """
+    if req.variant not in VARIANTS:
+        raise GraceError(f"unknown variant {req.variant!r}: expected one of {', '.join(VARIANTS)}")
+    grace = GraceConfig(variant=req.variant)
+    if req.resume:
+        over: dict[str, Any] = {"resume": str(_resolve_resume(req.resume))}
+        if req.device:
+            over["device"] = req.device
+        return over, grace
+    from grace.data.check import check_data_yaml
+
+    if not req.data:
+        raise GraceError("no dataset: pass --data path/to/data.yaml")
+    check_data_yaml(req.data)
+    model = resolve_model(req.model)
+    if req.weights and not Path(req.weights).is_file():
+        raise GraceError(f"{req.weights}: weights file not found")
+    for name, value in (("epochs", req.epochs), ("batch", req.batch), ("imgsz", req.imgsz)):
+        if value < 1:
+            raise GraceError(f"--{name} must be at least 1 (got {value})")
+    over = {
+        "data": str(req.data),
+        "model": model,
+        "pretrained": str(req.weights) if req.weights else False,
+        "epochs": req.epochs,
+        "batch": req.batch,
+        "imgsz": req.imgsz,
+        "lr0": req.lr0,
+        "optimizer": req.optimizer,
+        "device": req.device,
+        "project": str(Path(req.project).resolve()),
+        "name": req.name,
+        "exist_ok": req.exist_ok,
+        "workers": req.workers,
+        "seed": req.seed,
+        "cls_pw": req.cls_pw,
+        "plots": req.plots,
+        "amp": True,
+        **req.extra,
+    }
+    return over, grace
+
+
+def train(req: TrainRequest) -> Path:
+    """Run one training to the end (or to its ``STOP`` file); returns the run directory."""
+    overrides, grace = build_overrides(req)
+    from grace.train.trainer import GraceTrainer
+
+    trainer = GraceTrainer(overrides=overrides, grace=grace)
+    trainer.train()
+    return Path(trainer.save_dir)
+
+
+def validate(weights: str, data: str, imgsz: int = 640, batch: int = 16, device: str = "",
+             conf: float = 0.001, iou: float = 0.7) -> dict[str, Any]:
+    """Validate a checkpoint on ``data``; returns a JSON-ready dict of metrics."""
+    from grace.data.check import check_data_yaml
+
+    if not Path(weights).is_file():
+        raise GraceError(f"{weights}: weights file not found")
+    summary = check_data_yaml(data)
+    import grace.nn  # noqa: F401  (the checkpoint's Lite-FEN classes)
+    from ultralytics import YOLO
+
+    try:
+        model = YOLO(weights)
+    except Exception as e:
+        raise GraceError(f"{weights}: not a YOLO checkpoint ({type(e).__name__}: {e})") from None
+    m = model.val(data=str(data), imgsz=imgsz, batch=batch, device=device, conf=conf, iou=iou,
+                  plots=False, verbose=False)
+    p, r = float(m.box.mp), float(m.box.mr)
+    names = m.names if isinstance(m.names, dict) else dict(enumerate(m.names))
+    per_class = {}
+    for i, c in enumerate(m.box.ap_class_index):
+        per_class[names[int(c)]] = {"AP50-95": float(m.box.ap[i]), "AP50": float(m.box.ap50[i])}
+    return {
+        "weights": str(weights),
+        "data": str(data),
+        "images": summary.images["val"],
+        "metrics": {
+            "mAP50-95": float(m.box.map),
+            "mAP50": float(m.box.map50),
+            "precision": p,
+            "recall": r,
+            "f1": 2 * p * r / (p + r) if p + r > 0 else 0.0,
+        },
+        "per_class": per_class,
+        "speed_ms": {k: float(v) for k, v in m.speed.items()},
+    }

@@ -1,0 +1,100 @@
+"""The run directory's event log: ``events.jsonl``, one JSON object per line.
+
+This file is the one channel between a training process and everything else (GUI, terminal,
+another machine). Only rank 0 writes; each line is flushed as soon as it is written so that a
+reader tailing the file sees events as they happen.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+EVENT_TYPES = ("start", "batch", "sampler", "epoch", "end", "error")
+EVENTS_FILE = "events.jsonl"
+STOP_FILE = "STOP"
+
+
+def _jsonable(value: Any) -> Any:
+    """Convert numpy/torch scalars and arrays, paths and non-finite floats to JSON values."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    if hasattr(value, "tolist"):  # numpy arrays and scalars, torch tensors
+        return _jsonable(value.tolist())
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return str(value)
+
+
+class EventWriter:
+    """Append events to ``<run_dir>/events.jsonl``.
+
+    Parameters
+    ----------
+    run_dir
+        The run directory (created if missing).
+    enabled
+        False on ranks other than 0: every call is then a no-op.
+    """
+
+    def __init__(self, run_dir: str | Path, enabled: bool = True) -> None:
+        self.path = Path(run_dir) / EVENTS_FILE
+        self.enabled = enabled
+        self._file = None
+
+    def write(self, type_: str, **fields: Any) -> dict | None:
+        """Write one event of ``type_`` with ``fields``; returns the event written."""
+        if type_ not in EVENT_TYPES:
+            raise ValueError(f"unknown event type {type_!r}; expected one of {EVENT_TYPES}")
+        if not self.enabled:
+            return None
+        if self._file is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 (kept open, flushed per line)
+        event = {"type": type_, "time": time.time(), **_jsonable(fields)}
+        self._file.write(json.dumps(event, allow_nan=False) + "\n")
+        self._file.flush()
+        return event
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+def read_events(run_dir: str | Path) -> list[dict]:
+    """All complete events of a run directory (a partly written last line is ignored)."""
+    return list(iter_events(Path(run_dir) / EVENTS_FILE))
+
+
+def iter_events(path: str | Path, offset: int = 0) -> Iterator[dict]:
+    """Events of an ``events.jsonl`` file from byte ``offset`` on, skipping an incomplete tail."""
+    path = Path(path)
+    if not path.exists():
+        return
+    with open(path, "rb") as f:
+        f.seek(offset)
+        for raw in f:
+            if not raw.endswith(b"\n"):
+                break  # the writer is mid-line; a later read picks it up
+            try:
+                yield json.loads(raw)
+            except json.JSONDecodeError:
+                continue
+
+
+def request_stop(run_dir: str | Path) -> Path:
+    """Ask the training process of ``run_dir`` to stop after its current batch."""
+    path = Path(run_dir) / STOP_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"stop requested at {time.time()}\n")
+    return path

@@ -1,0 +1,281 @@
+"""GRACE trainer: Ultralytics' ``DetectionTrainer`` with DS-CBSM++, Lite-FEN and a run directory.
+
+Extension points used (nothing of Ultralytics' loop is copied):
+
+* ``get_model``: builds the YOLO11 model and attaches Lite-FEN (variants ``fen``, ``grace``).
+* ``get_dataloader``: the training loader draws from :class:`grace.sampling.DynamicClassSampler`
+  (variants ``ds``, ``grace``).
+* ``_setup_train``: installs the loss tap that feeds the per-class statistics.
+* callbacks: ŝ_e and γ_e at each epoch start, sampler updates and events per batch, the ``STOP``
+  file, epoch/end events. They are registered in ``__init__`` so that they also exist in the
+  processes Ultralytics launches for DDP (it rebuilds this class there).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import traceback
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from ultralytics.data.build import InfiniteDataLoader, seed_worker
+from ultralytics.models.yolo.detect import DetectionTrainer
+from ultralytics.utils import DEFAULT_CFG, LOCAL_RANK, RANK
+from ultralytics.utils.torch_utils import torch_distributed_zero_first, unwrap_model
+
+from grace.config import GraceConfig
+from grace.nn.fen import attach_fen, fen_strength, set_fen_strength
+from grace.sampling import DSCBSM
+from grace.train.amp import offline_amp_check
+from grace.train.events import STOP_FILE, EventWriter
+from grace.train.loss import StatsDetectionLoss
+
+GRACE_CONFIG_ENV = "GRACE_TRAIN_CONFIG"  # carries the GraceConfig into DDP worker processes
+GRACE_CONFIG_FILE = "grace.json"
+SAMPLER_STATE_FILE = "sampler_state.json"
+
+
+def _floats(d: dict | None) -> dict[str, float]:
+    return {str(k): float(v) for k, v in (d or {}).items()}
+
+
+def clean_metrics(d: dict | None) -> dict[str, float]:
+    """Ultralytics' keys without decoration: ``metrics/mAP50(B)`` -> ``mAP50``, ``val/box_loss``
+    -> ``val_box_loss``."""
+    out = {}
+    for k, v in (d or {}).items():
+        k = str(k).removeprefix("metrics/").removesuffix("(B)").replace("/", "_")
+        out[k] = float(v)
+    return out
+
+
+class GraceTrainer(DetectionTrainer):
+    """Train a YOLO11 detector with the GRACE modules selected by ``grace.variant``."""
+
+    def __init__(
+        self,
+        cfg: Any = DEFAULT_CFG,
+        overrides: dict | None = None,
+        _callbacks: dict | None = None,
+        grace: GraceConfig | None = None,
+    ) -> None:
+        if grace is None and os.environ.get(GRACE_CONFIG_ENV):
+            grace = GraceConfig.from_dict(json.loads(os.environ[GRACE_CONFIG_ENV]))
+        super().__init__(cfg, overrides, _callbacks)
+        if self.resume:
+            saved = Path(self.args.resume).parent.parent / GRACE_CONFIG_FILE
+            if saved.exists():
+                grace = GraceConfig.from_dict(json.loads(saved.read_text()))
+            (self.save_dir / STOP_FILE).unlink(missing_ok=True)
+        self.grace = grace or GraceConfig()
+        self.balancer: DSCBSM | None = None
+        self.stopped_by_user = False
+        self._batch_in_epoch = 0
+        self._in_final_eval = False
+        self.events = EventWriter(self.save_dir, enabled=RANK in {-1, 0})
+        if RANK in {-1, 0}:
+            (self.save_dir / GRACE_CONFIG_FILE).write_text(json.dumps(self.grace.to_dict(), indent=2))
+        for event, fn in (
+            ("on_train_start", GraceTrainer._on_train_start),
+            ("on_train_epoch_start", GraceTrainer._on_epoch_start),
+            ("on_train_batch_end", GraceTrainer._on_batch_end),
+            ("on_fit_epoch_end", GraceTrainer._on_fit_epoch_end),
+            ("on_model_save", GraceTrainer._on_model_save),
+            ("on_train_end", GraceTrainer._on_train_end),
+        ):
+            self.add_callback(event, fn)
+
+    # ---- Ultralytics extension points -------------------------------------------------------
+    def get_model(self, cfg=None, weights=None, verbose: bool = True):
+        model = super().get_model(cfg=cfg, weights=None, verbose=verbose)
+        if self.grace.use_fen:
+            attach_fen(model, self.grace.fen)
+        if weights:
+            model.load(weights)  # by name and shape: every original layer, Lite-FEN if present
+        return model
+
+    def get_dataloader(self, dataset_path: str, batch_size: int = 16, rank: int = 0, mode: str = "train"):
+        if mode != "train" or not self.grace.use_ds:
+            return super().get_dataloader(dataset_path, batch_size, rank, mode)
+        with torch_distributed_zero_first(rank):
+            dataset = self.build_dataset(dataset_path, mode, batch_size)
+        distributed = rank != -1
+        world = max(self.world_size, 1) if distributed else 1
+        if self.balancer is None:  # kept across OOM rebuilds so the statistics survive
+            image_classes = [lb["cls"].astype(int).ravel() for lb in dataset.labels]
+            counts = np.bincount(np.concatenate(image_classes or [np.zeros(0, int)]), minlength=self.data["nc"])
+            self.balancer = DSCBSM(
+                counts,
+                image_classes,
+                self.grace.sampler,
+                device=self.device,
+                rank=max(rank, 0),
+                world_size=world,
+                seed=self.args.seed,
+                chunk=batch_size,
+            )
+        sampler = self.balancer.sampler
+        batches = -(-len(sampler) // batch_size)
+        workers = min(os.cpu_count() or 1, self.args.workers, 0 if batches <= 1 else batches)
+        generator = torch.Generator()
+        generator.manual_seed(6148914691236517205 + max(rank, 0) + self.args.seed)
+        return InfiniteDataLoader(
+            dataset=dataset,
+            batch_size=batch_size,
+            sampler=sampler,
+            num_workers=workers,
+            prefetch_factor=4 if workers > 0 else None,
+            pin_memory=self.device.type == "cuda",
+            collate_fn=getattr(dataset, "collate_fn", None),
+            worker_init_fn=seed_worker,
+            generator=generator,
+        )
+
+    def _setup_train(self) -> None:
+        with offline_amp_check():
+            super()._setup_train()
+        if self.balancer is not None:
+            model = unwrap_model(self.model)
+            model.criterion = StatsDetectionLoss(model, self.balancer.stats)
+            state = Path(self.args.resume).parent / SAMPLER_STATE_FILE if self.resume else None
+            if state is not None and state.exists():
+                self.balancer.load_state_dict(json.loads(state.read_text()))
+
+    def train(self) -> None:
+        if self.ddp:
+            os.environ[GRACE_CONFIG_ENV] = json.dumps(self.grace.to_dict())
+        super().train()
+
+    def _do_train(self) -> None:
+        try:
+            super()._do_train()
+        except BaseException as e:
+            self._on_crash(e)
+            raise
+        finally:
+            self.events.close()
+
+    def final_eval(self) -> None:
+        keep = self.last.read_bytes() if self.stopped_by_user and self.last.exists() else None
+        self._in_final_eval = True
+        try:
+            super().final_eval()  # strips the optimizer from last.pt ...
+        finally:
+            self._in_final_eval = False
+        if keep is not None and RANK in {-1, 0}:
+            self.last.write_bytes(keep)  # ... which a stopped run needs to be resumed
+
+    # ---- callbacks --------------------------------------------------------------------------
+    def _on_train_start(self) -> None:
+        model = unwrap_model(self.model)
+        self.events.write(
+            "start",
+            config={k: v for k, v in vars(self.args).items()},
+            grace=self.grace.to_dict(),
+            variant=self.grace.variant,
+            classes=list(self.data["names"].values()),
+            dataset={"train": len(self.train_loader.dataset), "val": len(self.test_loader.dataset)},
+            epochs=self.epochs,
+            start_epoch=self.start_epoch,
+            batches_per_epoch=len(self.train_loader),
+            resumed=bool(self.resume),
+            device=str(self.device),
+            world_size=max(self.world_size, 1),
+            parameters=sum(p.numel() for p in model.parameters()),
+            run_dir=str(self.save_dir),
+        )
+
+    def _on_epoch_start(self) -> None:
+        self._batch_in_epoch = 0
+        if self.grace.use_fen:
+            s = fen_strength(self.epoch, self.grace.fen)
+            set_fen_strength(self.model, s)
+            if self.ema is not None:
+                set_fen_strength(self.ema.ema, s)
+        if self.balancer is not None:
+            self.balancer.set_epoch(self.epoch)
+            self._write_sampler_event()
+
+    def _on_batch_end(self) -> None:
+        i = self._batch_in_epoch
+        self._batch_in_epoch += 1
+        if self.balancer is not None and self.balancer.after_batch():
+            self._write_sampler_event()
+        if RANK in {-1, 0} and (i % self.grace.batch_event_every == 0 or i + 1 == len(self.train_loader)):
+            self.events.write(
+                "batch",
+                epoch=self.epoch,
+                batch=i,
+                batches=len(self.train_loader),
+                losses=_floats(self.tloss),
+                lr=float(self.optimizer.param_groups[0]["lr"]),
+            )
+        if self._stop_requested():
+            self.stop = self.stopped_by_user = True
+
+    def _on_fit_epoch_end(self) -> None:
+        if self._in_final_eval:
+            return  # Ultralytics re-runs this callback for best.pt; the `end` event carries it
+        self.events.write(
+            "epoch",
+            epoch=self.epoch,
+            epochs=self.epochs,
+            metrics=clean_metrics(self.metrics),
+            losses=_floats(self.tloss),
+            fitness=None if self.fitness is None else float(self.fitness),
+            s_e=fen_strength(self.epoch, self.grace.fen) if self.grace.use_fen else None,
+            gamma=self.balancer.snapshot()["gamma"] if self.balancer is not None else None,
+            epoch_time=self.epoch_time,
+        )
+
+    def _on_model_save(self) -> None:
+        if self.balancer is not None:
+            (self.wdir / SAMPLER_STATE_FILE).write_text(json.dumps(self.balancer.state_dict()))
+
+    def _on_train_end(self) -> None:
+        self.events.write(
+            "end",
+            stopped=self.stopped_by_user,
+            epochs_completed=self.epoch + 1,
+            best=str(self.best) if self.best.exists() else None,
+            last=str(self.last) if self.last.exists() else None,
+            metrics=clean_metrics(self.metrics),
+        )
+
+    # ---- helpers ----------------------------------------------------------------------------
+    def _write_sampler_event(self) -> None:
+        if RANK in {-1, 0}:
+            self.events.write("sampler", batch=self._batch_in_epoch, **self.balancer.snapshot())
+
+    def _stop_requested(self) -> bool:
+        requested = RANK in {-1, 0} and (self.save_dir / STOP_FILE).exists()
+        if RANK != -1 and dist.is_initialized():  # every rank must leave the loop at the same batch
+            flag = torch.tensor([float(requested)], device=self.device)
+            dist.broadcast(flag, src=0)
+            requested = bool(flag.item())
+        return requested
+
+    def _on_crash(self, error: BaseException) -> None:
+        if RANK not in {-1, 0}:
+            return
+        saved = None
+        if self.ema is not None and self.optimizer is not None and self.metrics is not None:
+            try:
+                self.save_model()
+                saved = str(self.last)
+            except Exception:  # the error event below matters more than the checkpoint
+                saved = None
+        self.events.write(
+            "error",
+            message=f"{type(error).__name__}: {error}".strip(),
+            traceback=traceback.format_exc(),
+            epoch=getattr(self, "epoch", None),
+            last=saved,
+        )
+
+
+__all__ = ["GraceTrainer", "GRACE_CONFIG_FILE", "LOCAL_RANK"]

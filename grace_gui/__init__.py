@@ -1,0 +1,1 @@
+"""GRACE Inspector, the PySide6 application over the `grace` engine."""

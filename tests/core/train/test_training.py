@@ -1,0 +1,123 @@
+"""One-epoch training of every variant on a tiny synthetic set, and what the run directory holds."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from grace.config import VARIANTS
+from grace.train.api import TrainRequest, build_overrides, train
+from grace.train.events import read_events
+
+pytestmark = pytest.mark.slow
+CLASSES = ["scratch", "patch", "pit"]
+
+
+@pytest.fixture(scope="module")
+def runs(tiny_data, tmp_path_factory) -> dict[str, Path]:
+    project = tmp_path_factory.mktemp("runs")
+    return {
+        v: train(TrainRequest(data=str(tiny_data), model="yolo11n", variant=v, epochs=1, imgsz=64,
+                              batch=4, device="cpu", project=str(project), name=v, workers=0))
+        for v in VARIANTS
+    }
+
+
+def _train_class_counts(data_yaml: Path) -> np.ndarray:
+    counts = np.zeros(len(CLASSES))
+    for f in (data_yaml.parent / "labels" / "train").glob("*.txt"):
+        for line in f.read_text().split("\n"):
+            if line.strip():
+                counts[int(line.split()[0])] += 1
+    return counts
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_run_directory_events(runs, variant, tiny_data):
+    events = read_events(runs[variant])
+    types = [e["type"] for e in events]
+    assert types[0] == "start" and types[-1] == "end"
+    assert "batch" in types and "epoch" in types and "error" not in types
+    assert all("time" in e for e in events)
+    start, end = events[0], events[-1]
+    assert start["classes"] == CLASSES
+    assert start["dataset"] == {"train": 16, "val": 4}
+    assert start["variant"] == variant
+    assert end["stopped"] is False and Path(end["best"]).is_file()
+
+    epoch = next(e for e in events if e["type"] == "epoch")
+    assert set(epoch["metrics"]) >= {"precision", "recall", "mAP50", "mAP50-95"}
+    uses_fen, uses_ds = variant in ("fen", "grace"), variant in ("ds", "grace")
+    # s_e at epoch 0: 0.20 * 1/30 = 0.00667, clipped up to s_min = 0.05
+    assert epoch["s_e"] == (pytest.approx(0.05) if uses_fen else None)
+
+    sampler = [e for e in events if e["type"] == "sampler"]
+    assert bool(sampler) == uses_ds
+    if uses_ds:
+        s = sampler[0]
+        assert set(s) >= {"w_base", "w_dyn", "w_final", "g_ema", "c_ema", "gamma", "epoch"}
+        f = _train_class_counts(tiny_data)
+        f = f / f.sum()
+        w = 1 / np.sqrt(f + 1e-6)
+        assert s["w_base"] == pytest.approx(list(w / w.mean()), rel=1e-6)
+        assert s["gamma"] == pytest.approx(0.60 * 1 / 30)
+        expected = (1 - s["gamma"]) * np.array(s["w_base"]) + s["gamma"] * np.array(s["w_dyn"])
+        assert s["w_final"] == pytest.approx(list(expected), rel=1e-9)
+        assert all(0.85 - 1e-9 <= x <= 1.35 + 1e-9 for x in s["w_dyn"])
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_checkpoint_carries_lite_fen_strength(runs, variant):
+    import grace.nn  # noqa: F401
+
+    ckpt = torch.load(runs[variant] / "weights" / "last.pt", map_location="cpu", weights_only=False)
+    head = (ckpt.get("ema") or ckpt["model"]).model[-1]  # final checkpoints keep the EMA as model
+    if variant in ("fen", "grace"):
+        assert float(head.fen.s_hat) == pytest.approx(0.05, abs=1e-3)
+    else:
+        assert not hasattr(head, "fen")
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_best_reloads_in_fresh_process_and_validates(runs, variant, tiny_data):
+    best = runs[variant] / "weights" / "best.pt"
+    r = subprocess.run(
+        [sys.executable, "-m", "grace.cli", "val", "--weights", str(best), "--data", str(tiny_data),
+         "--imgsz", "64", "--device", "cpu", "--json"],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert r.returncode == 0, r.stderr[-3000:]
+    result = json.loads(r.stdout)  # stdout holds exactly one JSON object
+    assert set(result["metrics"]) == {"mAP50-95", "mAP50", "precision", "recall", "f1"}
+    assert all(0.0 <= v <= 1.0 for v in result["metrics"].values())
+    assert result["images"] == 4
+
+
+def test_crash_leaves_last_pt_and_error_event(tiny_data, tmp_path):
+    from grace.sampling import DynamicClassSampler
+    from grace.train.trainer import GraceTrainer
+
+    overrides, grace = build_overrides(TrainRequest(
+        data=str(tiny_data), model="yolo11n", variant="grace", epochs=3, imgsz=64, batch=4,
+        device="cpu", project=str(tmp_path), name="crash"))
+    trainer = GraceTrainer(overrides=overrides, grace=grace)
+
+    def fail_in_second_epoch(tr):
+        if tr.epoch == 1 and tr._batch_in_epoch == 2:
+            raise RuntimeError("simulated failure")
+
+    trainer.add_callback("on_train_batch_end", fail_in_second_epoch)
+    with pytest.raises(RuntimeError, match="simulated failure"):
+        trainer.train()
+    assert isinstance(trainer.train_loader.sampler, DynamicClassSampler)
+    error = read_events(trainer.save_dir)[-1]
+    assert error["type"] == "error"
+    assert "simulated failure" in error["message"] and "Traceback" in error["traceback"]
+    assert error["epoch"] == 1
+    assert (trainer.save_dir / "weights" / "last.pt").is_file()
