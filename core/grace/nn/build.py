@@ -161,7 +161,12 @@ def build_model(
             c = net.transfer_report["counts"]
             logging.getLogger(__name__).info(
                 "weights %s: %d/%d transferred, %d new, %d skipped (shape), %d unused",
-                wpath, c["transferred"], c["total"], c["new"], c["skipped"], c["unused"],
+                wpath,
+                c["transferred"],
+                c["total"],
+                c["new"],
+                c["skipped"],
+                c["unused"],
             )
     net.train()
     return net

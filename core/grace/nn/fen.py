@@ -150,7 +150,9 @@ class LiteFEN(nn.Module):
         return x + self.s_hat.to(x.dtype) * (x * self.attention(x))
 
     def extra_repr(self) -> str:
-        return f"channels={self.channels}, reduction={self.reduction}, s_hat={float(self.s_hat):.4f}"
+        return (
+            f"channels={self.channels}, reduction={self.reduction}, s_hat={float(self.s_hat):.4f}"
+        )
 
 
 class FenDetect(Detect):
@@ -164,7 +166,8 @@ class FenDetect(Detect):
 
     fen: LiteFEN
 
-    def forward(self, x: list[torch.Tensor]):  # noqa: D102 - same contract as Detect.forward
+    def forward(self, x: list[torch.Tensor]):
+        """Enhance ``x[0]`` (P3) with Lite-FEN, then run ``Detect.forward`` unchanged."""
         fen = getattr(self, "fen", None)
         if fen is not None:
             x = [fen(x[0]), *x[1:]]  # new list: never mutate the caller's feature list
@@ -187,7 +190,9 @@ def _unwrap(model):
     if isinstance(inner, nn.Module):
         model = inner
     if not isinstance(model, nn.Module):
-        raise TypeError(f"expected a torch.nn.Module (or a wrapper of one), got {type(model).__name__}")
+        raise TypeError(
+            f"expected a torch.nn.Module (or a wrapper of one), got {type(model).__name__}"
+        )
     return model
 
 

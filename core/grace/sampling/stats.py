@@ -87,7 +87,10 @@ class ClassStatistics:
         fg_mask: torch.Tensor,
         target_labels: torch.Tensor | None = None,
     ) -> None:
-        """Accumulate the statistics of one mini-batch (device-side, no host sync).
+        """Accumulate the statistics of one mini-batch into the on-device sums.
+
+        On an accelerator this launches a handful of small kernels and never synchronises
+        with the host; on the CPU it first selects the positive anchors (cheaper there).
 
         Parameters
         ----------

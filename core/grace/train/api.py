@@ -118,6 +118,21 @@ def train(req: TrainRequest) -> Path:
     return Path(trainer.save_dir)
 
 
+def load_yolo(weights: str | Path):
+    """``ultralytics.YOLO`` on a checkpoint file, with one clear line if it is not one."""
+    import grace.nn  # noqa: F401  (the checkpoint's Lite-FEN classes)
+    from ultralytics import YOLO
+
+    if not Path(weights).is_file():
+        raise GraceError(f"{weights}: weights file not found")
+    try:
+        return YOLO(str(weights))
+    except Exception as e:
+        cause = e.__cause__ or e
+        reason = str(cause).strip().splitlines()[0] if str(cause).strip() else ""
+        raise GraceError(f"{weights}: not a loadable checkpoint ({type(cause).__name__}: {reason})") from None
+
+
 def validate(weights: str, data: str, imgsz: int = 640, batch: int = 16, device: str = "",
              conf: float = 0.001, iou: float = 0.7) -> dict[str, Any]:
     """Validate a checkpoint on ``data``; returns a JSON-ready dict of metrics."""
@@ -126,13 +141,7 @@ def validate(weights: str, data: str, imgsz: int = 640, batch: int = 16, device:
     if not Path(weights).is_file():
         raise GraceError(f"{weights}: weights file not found")
     summary = check_data_yaml(data)
-    import grace.nn  # noqa: F401  (the checkpoint's Lite-FEN classes)
-    from ultralytics import YOLO
-
-    try:
-        model = YOLO(weights)
-    except Exception as e:
-        raise GraceError(f"{weights}: not a YOLO checkpoint ({type(e).__name__}: {e})") from None
+    model = load_yolo(weights)
     m = model.val(data=str(data), imgsz=imgsz, batch=batch, device=device, conf=conf, iou=iou,
                   plots=False, verbose=False)
     p, r = float(m.box.mp), float(m.box.mr)

@@ -24,7 +24,9 @@ def save_checkpoint(model, path: Path, imgsz: int = 64) -> Path:
     from ultralytics import __version__
     from ultralytics.cfg import get_cfg
 
-    args = dict(vars(get_cfg(overrides={"model": "yolo11n.yaml", "task": "detect", "imgsz": imgsz})))
+    args = dict(
+        vars(get_cfg(overrides={"model": "yolo11n.yaml", "task": "detect", "imgsz": imgsz}))
+    )
     m = copy.deepcopy(model)
     m.nc = len(m.names)
     m.args = args
@@ -57,7 +59,6 @@ def ckpt_saver():
 def grace_ckpt(tmp_path_factory):
     """A GRACE yolo11n (nc=3, names a/b/c, s_hat = 0.17) saved as an Ultralytics checkpoint."""
     import torch
-
     from grace.nn import build_model, set_fen_strength
 
     torch.manual_seed(0)

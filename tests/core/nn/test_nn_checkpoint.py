@@ -56,6 +56,7 @@ def test_checkpoint_round_trip_in_fresh_process(tmp_path, grace_ckpt):
         [sys.executable, "-c", SCRIPT, str(grace_ckpt)],
         cwd=tmp_path,
         env=env,
+        check=False,
         capture_output=True,
         text=True,
         timeout=300,

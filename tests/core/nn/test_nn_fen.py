@@ -7,8 +7,6 @@ import copy
 import pytest
 import torch
 import torch.nn.functional as F
-from ultralytics.nn.modules.head import Detect
-
 from grace.config import FenConfig
 from grace.nn import (
     FenDetect,
@@ -19,6 +17,7 @@ from grace.nn import (
     has_fen,
     set_fen_strength,
 )
+from ultralytics.nn.modules.head import Detect
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +68,9 @@ def _by_hand(fen: LiteFEN, x: torch.Tensor, s: float) -> torch.Tensor:
     dw, pw = fen.sa[0], fen.sa[1]
     gap = x.mean(dim=(2, 3), keepdim=True)
     ca = torch.sigmoid(F.conv2d(F.silu(F.conv2d(gap, ca1.weight, ca1.bias)), ca2.weight, ca2.bias))
-    sa = torch.sigmoid(F.conv2d(F.conv2d(x, dw.weight, dw.bias, padding=1, groups=c), pw.weight, pw.bias))
+    sa = torch.sigmoid(
+        F.conv2d(F.conv2d(x, dw.weight, dw.bias, padding=1, groups=c), pw.weight, pw.bias)
+    )
     assert ca.shape == (x.shape[0], c, 1, 1) and sa.shape == (x.shape[0], 1, *x.shape[2:])
     att = 0.5 * ca + 0.5 * sa
     return x + s * (x * att)
@@ -99,7 +100,11 @@ def test_litefen_zero_strength_is_identity_and_attention_is_bounded():
     fen.set_strength(0.0)
     torch.testing.assert_close(fen(x), x, rtol=0, atol=0)
     att = fen.attention(x)
-    assert att.shape == x.shape and float(att.detach().min()) >= 0.0 and float(att.detach().max()) <= 1.0
+    assert (
+        att.shape == x.shape
+        and float(att.detach().min()) >= 0.0
+        and float(att.detach().max()) <= 1.0
+    )
 
 
 def test_s_hat_is_a_persistent_non_learnable_buffer():

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 import torch
-
 from grace.config import FenConfig
 from grace.nn import attach_fen, build_model, count_parameters, fen_param_count, has_fen
 
@@ -55,8 +54,8 @@ def test_attach_to_every_scale(scale):
 
 
 def test_build_model_with_fen_equals_attach():
-    a = build_model("yolo11s", nc=6, use_fen=True)
-    b = attach_fen(build_model("yolo11s", nc=6, use_fen=False))
+    a = build_model("yolo11n", nc=6, use_fen=True)
+    b = attach_fen(build_model("yolo11n", nc=6, use_fen=False))
     assert count_parameters(a) == count_parameters(b)
     assert {k: v.shape for k, v in a.state_dict().items()} == {
         k: v.shape for k, v in b.state_dict().items()
