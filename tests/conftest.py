@@ -21,3 +21,11 @@ def tiny_data(tmp_path_factory) -> Path:
     from grace.data.synthetic import make_synthetic_dataset
 
     return make_synthetic_dataset(tmp_path_factory.mktemp("tiny") / "data", n_train=16, n_val=4)
+
+
+@pytest.fixture(scope="session")
+def neu_det() -> Path:
+    """The real NEU-DET beside the repository (skips the test where it is absent)."""
+    if not (NEU_DET / "IMAGES").is_dir():
+        pytest.skip(f"real NEU-DET not found at {NEU_DET}")
+    return NEU_DET

@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import statistics
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 
 from grace.config import FenConfig, SamplerConfig
 
 
-def _alternating_medians(a: Callable[[], None], b: Callable[[], None], repeats: int,
-                         warmup: int = 3) -> tuple[float, float]:
+def _alternating_medians(
+    a: Callable[[], None], b: Callable[[], None], repeats: int, warmup: int = 3
+) -> tuple[float, float]:
     for _ in range(warmup):
         a()
         b()
@@ -65,11 +66,16 @@ def fen_latency_ratio(scale: str, nc: int, imgsz: int, repeats: int, device: tor
         return f
 
     tb, tg = _alternating_medians(run(base), run(grace), repeats)
-    return {"fen_latency_ratio": tg / tb, "baseline_latency_ms": tb * 1e3, "grace_latency_ms": tg * 1e3}
+    return {
+        "fen_latency_ratio": tg / tb,
+        "baseline_latency_ms": tb * 1e3,
+        "grace_latency_ms": tg * 1e3,
+    }
 
 
-def ds_train_step_ratio(scale: str, nc: int, imgsz: int, repeats: int, device: torch.device,
-                        batch: int = 4) -> dict:
+def ds_train_step_ratio(
+    scale: str, nc: int, imgsz: int, repeats: int, device: torch.device, batch: int = 4
+) -> dict:
     """Training step (forward, loss, backward) with DS-CBSM++ statistics / without."""
     from ultralytics.cfg import get_cfg
     from ultralytics.utils.loss import v8DetectionLoss
@@ -96,8 +102,13 @@ def ds_train_step_ratio(scale: str, nc: int, imgsz: int, repeats: int, device: t
         return f
 
     t_plain, t_ds = _alternating_medians(step(plain, False), step(tapped, True), repeats)
-    return {"ds_train_step_ratio": t_ds / t_plain, "train_step_ms": t_plain * 1e3,
-            "train_step_ds_ms": t_ds * 1e3, "train_batch": batch, "train_imgsz": imgsz}
+    return {
+        "ds_train_step_ratio": t_ds / t_plain,
+        "train_step_ms": t_plain * 1e3,
+        "train_step_ds_ms": t_ds * 1e3,
+        "train_batch": batch,
+        "train_imgsz": imgsz,
+    }
 
 
 def parameters(scale: str, nc: int) -> dict:
@@ -108,16 +119,30 @@ def parameters(scale: str, nc: int) -> dict:
     return {"params_baseline": base, "params_grace": grace, "params_added": grace - base}
 
 
-def run_bench(scale: str = "s", imgsz: int = 640, nc: int = 6, repeats: int = 20,
-              device: str = "cpu", train_imgsz: int | None = None) -> dict:
+def run_bench(
+    scale: str = "s",
+    imgsz: int = 640,
+    nc: int = 6,
+    repeats: int = 20,
+    device: str = "cpu",
+    train_imgsz: int | None = None,
+) -> dict:
     """All figures from one run. ``train_imgsz`` defaults to ``imgsz`` on GPU and 320 on CPU."""
-    dev = torch.device("cuda:0" if device not in ("cpu", "") and device.isdigit() else device or "cpu")
+    dev = torch.device(
+        "cuda:0" if device not in ("cpu", "") and device.isdigit() else device or "cpu"
+    )
     if dev.type == "cuda":
         dev = torch.device(f"cuda:{device}") if device.isdigit() else dev
     train_imgsz = train_imgsz or (imgsz if dev.type == "cuda" else min(imgsz, 320))
     torch.manual_seed(0)
-    result = {"model": f"yolo11{scale}", "nc": nc, "imgsz": imgsz, "device": str(dev),
-              "torch_threads": torch.get_num_threads(), "repeats": repeats}
+    result = {
+        "model": f"yolo11{scale}",
+        "nc": nc,
+        "imgsz": imgsz,
+        "device": str(dev),
+        "torch_threads": torch.get_num_threads(),
+        "repeats": repeats,
+    }
     result.update(parameters(scale, nc))
     result.update(fen_latency_ratio(scale, nc, imgsz, repeats, dev))
     result.update(ds_train_step_ratio(scale, nc, train_imgsz, repeats, dev))

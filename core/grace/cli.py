@@ -7,7 +7,8 @@ import argparse
 import json
 import os
 import sys
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from grace.config import VARIANTS, TrainDefaults
 from grace.errors import GraceError
@@ -36,10 +37,24 @@ def _cmd_train(a: argparse.Namespace) -> dict:
     from grace.train.api import TrainRequest, train
 
     req = TrainRequest(
-        data=a.data, model=a.model, variant=a.variant, weights=a.weights, epochs=a.epochs,
-        batch=a.batch, imgsz=a.imgsz, lr0=a.lr0, optimizer=a.optimizer, device=a.device,
-        project=a.project, name=a.name, exist_ok=a.exist_ok, workers=a.workers, seed=a.seed,
-        cls_pw=a.cls_pw, plots=a.plots, resume=a.resume,
+        data=a.data,
+        model=a.model,
+        variant=a.variant,
+        weights=a.weights,
+        epochs=a.epochs,
+        batch=a.batch,
+        imgsz=a.imgsz,
+        lr0=a.lr0,
+        optimizer=a.optimizer,
+        device=a.device,
+        project=a.project,
+        name=a.name,
+        exist_ok=a.exist_ok,
+        workers=a.workers,
+        seed=a.seed,
+        cls_pw=a.cls_pw,
+        plots=a.plots,
+        resume=a.resume,
     )
     run_dir = train(req)
     from grace.train.events import read_events
@@ -47,8 +62,12 @@ def _cmd_train(a: argparse.Namespace) -> dict:
     end = next((e for e in reversed(read_events(run_dir)) if e["type"] in ("end", "error")), {})
     if end.get("type") == "error":
         raise RuntimeError(f"training failed: {end.get('message')} (see {run_dir}/events.jsonl)")
-    return {"run_dir": str(run_dir), "stopped": end.get("stopped", False),
-            "best": end.get("best"), "metrics": end.get("metrics", {})}
+    return {
+        "run_dir": str(run_dir),
+        "stopped": end.get("stopped", False),
+        "best": end.get("best"),
+        "metrics": end.get("metrics", {}),
+    }
 
 
 def _cmd_val(a: argparse.Namespace) -> dict:
@@ -76,8 +95,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     t = sub.add_parser("train", help="train a detector; writes a run directory")
     t.add_argument("--data", help="YOLO data.yaml")
-    t.add_argument("--model", default=d.model, help="yolo11n|s|m|l|x or a model .yaml (default %(default)s)")
-    t.add_argument("--variant", default="grace", help=f"one of {', '.join(VARIANTS)} (default %(default)s)")
+    t.add_argument(
+        "--model", default=d.model, help="yolo11n|s|m|l|x or a model .yaml (default %(default)s)"
+    )
+    t.add_argument(
+        "--variant", default="grace", help=f"one of {', '.join(VARIANTS)} (default %(default)s)"
+    )
     t.add_argument("--weights", help="start from this checkpoint (transfer); default: from scratch")
     t.add_argument("--epochs", type=int, default=d.epochs)
     t.add_argument("--imgsz", type=int, default=d.imgsz)
@@ -87,13 +110,21 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--device", default="", help="cpu, 0, 0,1 (several GPUs: DDP); default: auto")
     t.add_argument("--project", default="runs/grace")
     t.add_argument("--name", default="train")
-    t.add_argument("--exist-ok", action="store_true", help="reuse --project/--name instead of numbering")
+    t.add_argument(
+        "--exist-ok", action="store_true", help="reuse --project/--name instead of numbering"
+    )
     t.add_argument("--workers", type=int, default=8)
     t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--cls-pw", type=float, default=0.0,
-                   help="Ultralytics' inverse-frequency class weights in the loss (comparator), 0..1")
+    t.add_argument(
+        "--cls-pw",
+        type=float,
+        default=0.0,
+        help="Ultralytics' inverse-frequency class weights in the loss (comparator), 0..1",
+    )
     t.add_argument("--plots", action="store_true", help="let Ultralytics write its plots")
-    t.add_argument("--resume", metavar="RUN", help="continue a stopped run (run dir or its last.pt)")
+    t.add_argument(
+        "--resume", metavar="RUN", help="continue a stopped run (run dir or its last.pt)"
+    )
     t.add_argument("--json", action="store_true")
     t.set_defaults(func=_cmd_train)
 

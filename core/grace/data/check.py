@@ -61,11 +61,13 @@ def _check_labels(label: Path, nc: int) -> None:
         except ValueError:
             raise GraceError(f"{label}:{n}: class id {fields[0]!r} is not a number") from None
         if not 0 <= cls < nc:
-            raise GraceError(f"{label}:{n}: class id {cls} outside 0..{nc - 1} (data.yaml has {nc} names)")
+            raise GraceError(
+                f"{label}:{n}: class id {cls} outside 0..{nc - 1} (data.yaml has {nc} names)"
+            )
 
 
 def check_data_yaml(path: str | Path) -> DatasetSummary:
-    """Validate a YOLO detection ``data.yaml``; raise :class:`GraceError` on the first fatal problem.
+    """Validate a YOLO ``data.yaml``; raise :class:`GraceError` at the first fatal problem.
 
     Fatal: missing or unparsable file, no ``names``, no ``train``/``val`` entry, a missing split
     folder, a split without images, a training split without any label file, and a class id

@@ -41,7 +41,9 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def import_neu_det(src: str | Path, out: str | Path, seed: int = 0, val_fraction: float = 0.2) -> ImportReport:
+def import_neu_det(
+    src: str | Path, out: str | Path, seed: int = 0, val_fraction: float = 0.2
+) -> ImportReport:
     """Convert NEU-DET at ``src`` into a YOLO dataset at ``out``; returns what was written."""
     src, out = Path(src), Path(out)
     img_dir, ann_dir = src / "IMAGES", src / "ANNOTATIONS"
@@ -97,8 +99,16 @@ def import_neu_det(src: str | Path, out: str | Path, seed: int = 0, val_fraction
         shutil.copy2(p, out / "images" / split / p.name)
         (out / "labels" / split / f"{p.stem}.txt").write_text("".join(f"{x}\n" for x in lines))
     data_yaml = out / "data.yaml"
-    data_yaml.write_text(yaml.safe_dump({"path": str(out.resolve()), "train": "images/train",
-                                         "val": "images/val", "names": dict(enumerate(names))},
-                                        sort_keys=False))
+    data_yaml.write_text(
+        yaml.safe_dump(
+            {
+                "path": str(out.resolve()),
+                "train": "images/train",
+                "val": "images/val",
+                "names": dict(enumerate(names)),
+            },
+            sort_keys=False,
+        )
+    )
     n_split = {s: sum(1 for v in split_of.values() if v == s) for s in ("train", "val")}
     return ImportReport(str(out), str(data_yaml), names, n_split, counts, per_class, dropped)

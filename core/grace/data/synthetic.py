@@ -54,8 +54,12 @@ def make_synthetic_dataset(
     data_yaml = root / "data.yaml"
     data_yaml.write_text(
         yaml.safe_dump(
-            {"path": str(root.resolve()), "train": "images/train", "val": "images/val",
-             "names": dict(enumerate(names))},
+            {
+                "path": str(root.resolve()),
+                "train": "images/train",
+                "val": "images/val",
+                "names": dict(enumerate(names)),
+            },
             sort_keys=False,
         )
     )

@@ -51,5 +51,6 @@ def parse_voc(path: str | Path) -> VocAnnotation:
         if bb is None or any(c is None for c in coords):
             raise GraceError(f"{path}: object {name!r} without a complete <bndbox>")
         boxes.append(VocBox(name, *coords))  # type: ignore[arg-type]
-    return VocAnnotation(path, root.findtext("filename"), int(w) if w else None,
-                         int(h) if h else None, tuple(boxes))
+    return VocAnnotation(
+        path, root.findtext("filename"), int(w) if w else None, int(h) if h else None, tuple(boxes)
+    )

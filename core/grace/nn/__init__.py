@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from grace.nn.build import VALID_MODELS, build_model, count_parameters, transfer_report
 from grace.nn.fen import (
+    FEN_YAML_KEY,
     FenDetect,
     LiteFEN,
     attach_fen,
@@ -17,6 +18,7 @@ from grace.nn.fen import (
 )
 
 __all__ = [
+    "FEN_YAML_KEY",
     "VALID_MODELS",
     "FenDetect",
     "LiteFEN",

@@ -29,7 +29,8 @@ def _resolve_cfg(model: str | Path) -> str:
     if text.lower().endswith((".yaml", ".yml")) and Path(text).is_file():
         return str(Path(text))
     raise ValueError(
-        f"unknown model {text!r}: use one of {', '.join(VALID_MODELS)} or a path to an existing .yaml"
+        f"unknown model {text!r}: use one of {', '.join(VALID_MODELS)} "
+        "or a path to an existing .yaml"
     )
 
 
@@ -52,7 +53,7 @@ def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
 
 
 def transfer_report(model: nn.Module, weights_model: nn.Module) -> dict:
-    """Compare two state dicts by name and shape: what transfers from ``weights_model`` to ``model``.
+    """Compare state dicts by name and shape: what transfers from ``weights_model``.
 
     Parameters
     ----------
@@ -69,6 +70,11 @@ def transfer_report(model: nn.Module, weights_model: nn.Module) -> dict:
         differ, e.g. the class-output convs when ``nc`` differs), ``unused`` (only in the
         source), each a sorted list of keys, and ``counts`` (their lengths plus ``total``, the
         destination's key count).
+
+    Notes
+    -----
+    Ultralytics' ``load()`` may still copy *rows* of a ``skipped`` class conv when both models
+    carry real class names that overlap (its remap by name); this report only compares shapes.
     """
     dst = model.state_dict()
     src = weights_model.state_dict()

@@ -24,6 +24,7 @@ from ultralytics.nn.modules.head import Detect
 from grace.config import FenConfig
 
 __all__ = [
+    "FEN_YAML_KEY",
     "FenDetect",
     "LiteFEN",
     "attach_fen",
@@ -34,7 +35,7 @@ __all__ = [
 ]
 
 #: Key of the marker ``attach_fen`` writes into ``model.yaml`` (ignored by Ultralytics' parser).
-YAML_MARKER = "grace_fen"
+FEN_YAML_KEY = "grace_fen"
 
 
 def fen_strength(epoch: int, cfg: FenConfig | None = None) -> float:
@@ -225,6 +226,8 @@ def attach_fen(model: nn.Module, cfg: FenConfig | None = None) -> nn.Module:
     -------
     DetectionModel
         The same model object. Attaching to a model that already has Lite-FEN is a no-op.
+        ``model.yaml[FEN_YAML_KEY]`` records ``{"reduction", "channels"}`` so code that rebuilds
+        a model from a checkpoint's YAML (Ultralytics' trainer does) can tell it had Lite-FEN.
 
     Raises
     ------
@@ -248,7 +251,7 @@ def attach_fen(model: nn.Module, cfg: FenConfig | None = None) -> nn.Module:
     head.fen = fen
     yaml = getattr(inner, "yaml", None)
     if isinstance(yaml, dict):
-        yaml[YAML_MARKER] = {"reduction": cfg.reduction, "channels": channels}
+        yaml[FEN_YAML_KEY] = {"reduction": cfg.reduction, "channels": channels}
     return model
 
 

@@ -7,7 +7,7 @@ the model being trained with itself instead: one random batch in FP32 and under 
 from __future__ import annotations
 
 import contextlib
-from typing import Iterator
+from collections.abc import Iterator
 
 import torch
 from torch import nn

@@ -16,7 +16,7 @@ _DEFAULTS = TrainDefaults()
 
 @dataclass
 class TrainRequest:
-    """One training run. Defaults are the paper's protocol (see :class:`grace.config.TrainDefaults`)."""
+    """One training run; defaults are the paper's protocol (:class:`grace.config.TrainDefaults`)."""
 
     data: str | None = None
     model: str = _DEFAULTS.model
@@ -120,8 +120,9 @@ def train(req: TrainRequest) -> Path:
 
 def load_yolo(weights: str | Path):
     """``ultralytics.YOLO`` on a checkpoint file, with one clear line if it is not one."""
-    import grace.nn  # noqa: F401  (the checkpoint's Lite-FEN classes)
     from ultralytics import YOLO
+
+    import grace.nn  # noqa: F401  (the checkpoint's Lite-FEN classes)
 
     if not Path(weights).is_file():
         raise GraceError(f"{weights}: weights file not found")
@@ -130,11 +131,20 @@ def load_yolo(weights: str | Path):
     except Exception as e:
         cause = e.__cause__ or e
         reason = str(cause).strip().splitlines()[0] if str(cause).strip() else ""
-        raise GraceError(f"{weights}: not a loadable checkpoint ({type(cause).__name__}: {reason})") from None
+        raise GraceError(
+            f"{weights}: not a loadable checkpoint ({type(cause).__name__}: {reason})"
+        ) from None
 
 
-def validate(weights: str, data: str, imgsz: int = 640, batch: int = 16, device: str = "",
-             conf: float = 0.001, iou: float = 0.7) -> dict[str, Any]:
+def validate(
+    weights: str,
+    data: str,
+    imgsz: int = 640,
+    batch: int = 16,
+    device: str = "",
+    conf: float = 0.001,
+    iou: float = 0.7,
+) -> dict[str, Any]:
     """Validate a checkpoint on ``data``; returns a JSON-ready dict of metrics."""
     from grace.data.check import check_data_yaml
 
@@ -142,8 +152,16 @@ def validate(weights: str, data: str, imgsz: int = 640, batch: int = 16, device:
         raise GraceError(f"{weights}: weights file not found")
     summary = check_data_yaml(data)
     model = load_yolo(weights)
-    m = model.val(data=str(data), imgsz=imgsz, batch=batch, device=device, conf=conf, iou=iou,
-                  plots=False, verbose=False)
+    m = model.val(
+        data=str(data),
+        imgsz=imgsz,
+        batch=batch,
+        device=device,
+        conf=conf,
+        iou=iou,
+        plots=False,
+        verbose=False,
+    )
     p, r = float(m.box.mp), float(m.box.mr)
     names = m.names if isinstance(m.names, dict) else dict(enumerate(m.names))
     per_class = {}

@@ -10,8 +10,9 @@ from __future__ import annotations
 import json
 import math
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 EVENT_TYPES = ("start", "batch", "sampler", "epoch", "end", "error")
 EVENTS_FILE = "events.jsonl"

@@ -61,7 +61,9 @@ class StatsDetectionLoss(v8DetectionLoss):
         self.assigner = _Tap(self.assigner)
         self.bce = _Tap(self.bce)
 
-    def get_assigned_targets_and_loss(self, preds: dict, batch: dict, **assign_kwargs: Any) -> tuple:
+    def get_assigned_targets_and_loss(
+        self, preds: dict, batch: dict, **assign_kwargs: Any
+    ) -> tuple:
         out = super().get_assigned_targets_and_loss(preds, batch, **assign_kwargs)
         target_labels, _, target_scores, fg_mask, _ = self.assigner.out
         pred_logits = self.bce.args[0]

@@ -28,6 +28,7 @@ from ultralytics.utils import DEFAULT_CFG, LOCAL_RANK, RANK
 from ultralytics.utils.torch_utils import torch_distributed_zero_first, unwrap_model
 
 from grace.config import GraceConfig
+from grace.nn.build import transfer_report
 from grace.nn.fen import attach_fen, fen_strength, set_fen_strength
 from grace.sampling import DSCBSM
 from grace.train.amp import offline_amp_check
@@ -73,12 +74,15 @@ class GraceTrainer(DetectionTrainer):
             (self.save_dir / STOP_FILE).unlink(missing_ok=True)
         self.grace = grace or GraceConfig()
         self.balancer: DSCBSM | None = None
+        self.transfer: dict | None = None  # what --weights transferred into the model
         self.stopped_by_user = False
         self._batch_in_epoch = 0
         self._in_final_eval = False
         self.events = EventWriter(self.save_dir, enabled=RANK in {-1, 0})
         if RANK in {-1, 0}:
-            (self.save_dir / GRACE_CONFIG_FILE).write_text(json.dumps(self.grace.to_dict(), indent=2))
+            (self.save_dir / GRACE_CONFIG_FILE).write_text(
+                json.dumps(self.grace.to_dict(), indent=2)
+            )
         for event, fn in (
             ("on_train_start", GraceTrainer._on_train_start),
             ("on_train_epoch_start", GraceTrainer._on_epoch_start),
@@ -96,9 +100,13 @@ class GraceTrainer(DetectionTrainer):
             attach_fen(model, self.grace.fen)
         if weights:
             model.load(weights)  # by name and shape: every original layer, Lite-FEN if present
+            if not self.resume:
+                self.transfer = transfer_report(model, weights)
         return model
 
-    def get_dataloader(self, dataset_path: str, batch_size: int = 16, rank: int = 0, mode: str = "train"):
+    def get_dataloader(
+        self, dataset_path: str, batch_size: int = 16, rank: int = 0, mode: str = "train"
+    ):
         if mode != "train" or not self.grace.use_ds:
             return super().get_dataloader(dataset_path, batch_size, rank, mode)
         with torch_distributed_zero_first(rank):
@@ -107,7 +115,9 @@ class GraceTrainer(DetectionTrainer):
         world = max(self.world_size, 1) if distributed else 1
         if self.balancer is None:  # kept across OOM rebuilds so the statistics survive
             image_classes = [lb["cls"].astype(int).ravel() for lb in dataset.labels]
-            counts = np.bincount(np.concatenate(image_classes or [np.zeros(0, int)]), minlength=self.data["nc"])
+            counts = np.bincount(
+                np.concatenate(image_classes or [np.zeros(0, int)]), minlength=self.data["nc"]
+            )
             self.balancer = DSCBSM(
                 counts,
                 image_classes,
@@ -187,6 +197,8 @@ class GraceTrainer(DetectionTrainer):
             world_size=max(self.world_size, 1),
             parameters=sum(p.numel() for p in model.parameters()),
             run_dir=str(self.save_dir),
+            weights=self.args.pretrained if isinstance(self.args.pretrained, str) else None,
+            transfer=self.transfer and {k: self.transfer[k] for k in ("counts", "new", "skipped")},
         )
 
     def _on_epoch_start(self) -> None:
@@ -205,7 +217,9 @@ class GraceTrainer(DetectionTrainer):
         self._batch_in_epoch += 1
         if self.balancer is not None and self.balancer.after_batch():
             self._write_sampler_event()
-        if RANK in {-1, 0} and (i % self.grace.batch_event_every == 0 or i + 1 == len(self.train_loader)):
+        if RANK in {-1, 0} and (
+            i % self.grace.batch_event_every == 0 or i + 1 == len(self.train_loader)
+        ):
             self.events.write(
                 "batch",
                 epoch=self.epoch,

@@ -49,6 +49,17 @@ def save_checkpoint(model, path: Path, imgsz: int = 64) -> Path:
     return path
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _one_torch_thread():
+    """Run these small models on one thread: on a busy 2-core machine OpenMP spinning is slower."""
+    import torch
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 @pytest.fixture(scope="session")
 def ckpt_saver():
     """Return :func:`save_checkpoint`."""
@@ -59,6 +70,7 @@ def ckpt_saver():
 def grace_ckpt(tmp_path_factory):
     """A GRACE yolo11n (nc=3, names a/b/c, s_hat = 0.17) saved as an Ultralytics checkpoint."""
     import torch
+
     from grace.nn import build_model, set_fen_strength
 
     torch.manual_seed(0)

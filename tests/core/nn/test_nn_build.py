@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 import ultralytics
+
 from grace.nn import build_model, count_parameters, has_fen, transfer_report
 
 CLS_OUT = {f"model.23.cv3.{i}.2.{p}" for i in range(3) for p in ("weight", "bias")}

@@ -1,4 +1,4 @@
-"""A GRACE checkpoint in Ultralytics' format loads, predicts, fuses and exports in a fresh process."""
+"""A GRACE checkpoint in Ultralytics' format loads, predicts, fuses, exports in a fresh process."""
 
 from __future__ import annotations
 
@@ -51,7 +51,7 @@ SCRIPT = textwrap.dedent(
 
 @pytest.mark.slow
 def test_checkpoint_round_trip_in_fresh_process(tmp_path, grace_ckpt):
-    env = {**os.environ, "YOLO_OFFLINE": "1", "YOLO_AUTOINSTALL": "false"}
+    env = {**os.environ, "YOLO_OFFLINE": "1", "YOLO_AUTOINSTALL": "false", "OMP_NUM_THREADS": "1"}
     proc = subprocess.run(
         [sys.executable, "-c", SCRIPT, str(grace_ckpt)],
         cwd=tmp_path,

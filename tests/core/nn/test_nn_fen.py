@@ -7,8 +7,11 @@ import copy
 import pytest
 import torch
 import torch.nn.functional as F
+from ultralytics.nn.modules.head import Detect
+
 from grace.config import FenConfig
 from grace.nn import (
+    FEN_YAML_KEY,
     FenDetect,
     LiteFEN,
     attach_fen,
@@ -17,7 +20,6 @@ from grace.nn import (
     has_fen,
     set_fen_strength,
 )
-from ultralytics.nn.modules.head import Detect
 
 
 @pytest.fixture(scope="module")
@@ -137,6 +139,8 @@ def test_attach_keeps_keys_and_zero_strength_reproduces_baseline(baseline):
     assert base_keys <= new_keys
     assert all(k.startswith("model.23.fen.") for k in new_keys - base_keys)
     assert has_fen(grace) and not has_fen(baseline)
+    assert grace.yaml[FEN_YAML_KEY] == {"reduction": 4, "channels": 64}
+    assert FEN_YAML_KEY not in baseline.yaml
 
     with torch.no_grad():
         y0 = baseline(x)[0]
@@ -157,7 +161,7 @@ def test_fendetect_forward_equals_detect_on_enhanced_p3(baseline):
         y_d, raw_d = dhead([fhead.fen(feats[0]), *feats[1:]])
     torch.testing.assert_close(y_f, y_d)
     torch.testing.assert_close(raw_f["feats"][0], raw_d["feats"][0])
-    assert all(torch.equal(a, b) for a, b in zip(feats, orig))  # input list untouched
+    assert all(torch.equal(a, b) for a, b in zip(feats, orig, strict=False))  # input list untouched
     fhead.train()
     out = fhead(feats)
     assert set(out) == {"boxes", "scores", "feats"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+
 from grace.config import FenConfig
 from grace.nn import attach_fen, build_model, count_parameters, fen_param_count, has_fen
 

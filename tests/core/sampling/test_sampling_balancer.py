@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import torch
+
 from grace.config import SamplerConfig
 from grace.sampling.balancer import DSCBSM
 from grace.sampling.weights import base_weights, dynamic_weights, final_weights, gamma

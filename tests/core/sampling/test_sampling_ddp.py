@@ -12,6 +12,7 @@ import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
+
 from grace.config import SamplerConfig
 from grace.sampling.balancer import DSCBSM
 

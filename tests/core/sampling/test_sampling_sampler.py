@@ -6,6 +6,7 @@ import itertools
 
 import numpy as np
 import pytest
+
 from grace.sampling.sampler import DynamicClassSampler
 
 FOUR = [np.array([0]), np.array([1]), np.array([2]), np.array([3])]  # image i has class i

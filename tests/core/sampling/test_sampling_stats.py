@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 import torch
+
 from grace.config import SamplerConfig
 from grace.sampling.stats import ClassStatistics
 

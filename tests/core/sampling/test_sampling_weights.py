@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+
 from grace.config import SamplerConfig
 from grace.sampling.weights import (
     base_weights,

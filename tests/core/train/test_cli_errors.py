@@ -10,8 +10,9 @@ import pytest
 
 
 def _grace(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "grace.cli", *args], capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "grace.cli", *args], capture_output=True, text=True, timeout=120
+    )
 
 
 def _one_line_error(r: subprocess.CompletedProcess, *needles: str) -> None:
@@ -32,7 +33,8 @@ def _dataset(root: Path, label: str = "0 0.5 0.5 0.2 0.2\n", with_images: bool =
             Image.new("RGB", (32, 32)).save(root / "images" / split / "a.jpg")
             (root / "labels" / split / "a.txt").write_text(label)
     (root / "data.yaml").write_text(
-        f"path: {root}\ntrain: images/train\nval: images/val\nnames: {{0: crack, 1: pit}}\n")
+        f"path: {root}\ntrain: images/train\nval: images/val\nnames: {{0: crack, 1: pit}}\n"
+    )
     return root / "data.yaml"
 
 
@@ -40,15 +42,31 @@ def _dataset(root: Path, label: str = "0 0.5 0.5 0.2 0.2\n", with_images: bool =
     ("make_args", "needles"),
     [
         (lambda d: ["--data", str(d / "missing.yaml")], ["missing.yaml", "not found"]),
-        (lambda d: ["--data", str(_dataset(d)), "--model", "yolo99z"], ["unknown model", "yolo11s"]),
+        (
+            lambda d: ["--data", str(_dataset(d)), "--model", "yolo99z"],
+            ["unknown model", "yolo11s"],
+        ),
         (lambda d: ["--data", str(_dataset(d)), "--variant", "best"], ["unknown variant", "grace"]),
         (lambda d: ["--data", str(_dataset(d, with_images=False))], ["train split has no images"]),
-        (lambda d: ["--data", str(_dataset(d, label="7 0.5 0.5 0.2 0.2\n"))], ["a.txt:1", "class id 7"]),
-        (lambda d: ["--data", str(_dataset(d)), "--weights", str(d / "nope.pt")], ["nope.pt", "not found"]),
+        (
+            lambda d: ["--data", str(_dataset(d, label="7 0.5 0.5 0.2 0.2\n"))],
+            ["a.txt:1", "class id 7"],
+        ),
+        (
+            lambda d: ["--data", str(_dataset(d)), "--weights", str(d / "nope.pt")],
+            ["nope.pt", "not found"],
+        ),
         (lambda d: ["--resume", str(d / "no_such_run")], ["no_such_run", "no last.pt"]),
     ],
-    ids=["missing-data", "unknown-model", "unknown-variant", "empty-dataset", "bad-class-id",
-         "missing-weights", "missing-resume"],
+    ids=[
+        "missing-data",
+        "unknown-model",
+        "unknown-variant",
+        "empty-dataset",
+        "bad-class-id",
+        "missing-weights",
+        "missing-resume",
+    ],
 )
 def test_train_rejects_bad_input_in_one_line(tmp_path, make_args, needles):
     project = tmp_path / "runs"

@@ -20,7 +20,7 @@ def test_no_qt_import_statement_in_core():
 def test_importing_the_engine_loads_no_qt_module():
     code = (
         "import sys, grace.cli, grace.train.trainer, grace.bench, grace.data.neu_det, grace.nn, "
-        "grace.sampling; print(sorted(m for m in sys.modules if m.split('.')[0] in %r))" % (QT,)
+        f"grace.sampling; print(sorted(m for m in sys.modules if m.split('.')[0] in {QT!r}))"
     )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr

@@ -24,23 +24,46 @@ def _wait_for(run: Path, predicate, proc: subprocess.Popen, timeout: float = 240
             if predicate(e):
                 return e
         if proc.poll() is not None:
-            raise AssertionError(f"training exited early (rc={proc.returncode}): {proc.stderr.read()[-3000:]}")
+            raise AssertionError(
+                f"training exited early (rc={proc.returncode}): {proc.stderr.read()[-3000:]}"
+            )
         time.sleep(0.2)
     proc.kill()
     raise AssertionError("timed out waiting for an event")
 
 
 def _grace_train(*args: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "grace.cli", "train", *args, "--json"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "grace.cli", "train", *args, "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def test_stop_file_then_resume_with_sampler_state(tmp_path):
     data = make_synthetic_dataset(tmp_path / "data", n_train=40, n_val=4)  # 20 batches/epoch
     run = tmp_path / "runs" / "s"
-    proc = _grace_train("--data", str(data), "--model", "yolo11n", "--variant", "grace",
-                        "--epochs", "30", "--imgsz", "64", "--batch", "2", "--device", "cpu",
-                        "--project", str(tmp_path / "runs"), "--name", "s")
+    proc = _grace_train(
+        "--data",
+        str(data),
+        "--model",
+        "yolo11n",
+        "--variant",
+        "grace",
+        "--epochs",
+        "30",
+        "--imgsz",
+        "64",
+        "--batch",
+        "2",
+        "--device",
+        "cpu",
+        "--project",
+        str(tmp_path / "runs"),
+        "--name",
+        "s",
+    )
     # the first sampler update happens after 20 mini-batches (end of epoch 0)
     _wait_for(run, lambda e: e["type"] == "sampler" and e["epoch"] == 0 and e["batch"] > 0, proc)
     request_stop(run)

@@ -23,8 +23,20 @@ CLASSES = ["scratch", "patch", "pit"]
 def runs(tiny_data, tmp_path_factory) -> dict[str, Path]:
     project = tmp_path_factory.mktemp("runs")
     return {
-        v: train(TrainRequest(data=str(tiny_data), model="yolo11n", variant=v, epochs=1, imgsz=64,
-                              batch=4, device="cpu", project=str(project), name=v, workers=0))
+        v: train(
+            TrainRequest(
+                data=str(tiny_data),
+                model="yolo11n",
+                variant=v,
+                epochs=1,
+                imgsz=64,
+                batch=4,
+                device="cpu",
+                project=str(project),
+                name=v,
+                workers=0,
+            )
+        )
         for v in VARIANTS
     }
 
@@ -88,9 +100,24 @@ def test_checkpoint_carries_lite_fen_strength(runs, variant):
 def test_best_reloads_in_fresh_process_and_validates(runs, variant, tiny_data):
     best = runs[variant] / "weights" / "best.pt"
     r = subprocess.run(
-        [sys.executable, "-m", "grace.cli", "val", "--weights", str(best), "--data", str(tiny_data),
-         "--imgsz", "64", "--device", "cpu", "--json"],
-        capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "grace.cli",
+            "val",
+            "--weights",
+            str(best),
+            "--data",
+            str(tiny_data),
+            "--imgsz",
+            "64",
+            "--device",
+            "cpu",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert r.returncode == 0, r.stderr[-3000:]
     result = json.loads(r.stdout)  # stdout holds exactly one JSON object
@@ -103,9 +130,19 @@ def test_crash_leaves_last_pt_and_error_event(tiny_data, tmp_path):
     from grace.sampling import DynamicClassSampler
     from grace.train.trainer import GraceTrainer
 
-    overrides, grace = build_overrides(TrainRequest(
-        data=str(tiny_data), model="yolo11n", variant="grace", epochs=3, imgsz=64, batch=4,
-        device="cpu", project=str(tmp_path), name="crash"))
+    overrides, grace = build_overrides(
+        TrainRequest(
+            data=str(tiny_data),
+            model="yolo11n",
+            variant="grace",
+            epochs=3,
+            imgsz=64,
+            batch=4,
+            device="cpu",
+            project=str(tmp_path),
+            name="crash",
+        )
+    )
     trainer = GraceTrainer(overrides=overrides, grace=grace)
 
     def fail_in_second_epoch(tr):
@@ -121,3 +158,89 @@ def test_crash_leaves_last_pt_and_error_event(tiny_data, tmp_path):
     assert "simulated failure" in error["message"] and "Traceback" in error["traceback"]
     assert error["epoch"] == 1
     assert (trainer.save_dir / "weights" / "last.pt").is_file()
+
+
+PLAIN_ULTRALYTICS = """
+import sys
+import numpy as np
+from ultralytics import YOLO  # grace is importable (installed), not imported: unpickling finds it
+
+model = YOLO(sys.argv[1])
+head = model.model.model[-1]
+fen = type(getattr(head, "fen", None)).__name__
+model.val(data=sys.argv[2], imgsz=64, batch=4, device="cpu", plots=False, verbose=False)
+image = np.full((64, 64, 3), 128, np.uint8)
+result = model.predict(image, imgsz=64, device="cpu", verbose=False)[0]
+model.fuse()
+onnx_path = model.export(format="onnx", imgsz=64, simplify=False, device="cpu")
+import onnx
+onnx.checker.check_model(onnx.load(onnx_path))
+print(fen, len(result.boxes), onnx_path)
+"""
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_plain_ultralytics_reloads_predicts_fuses_and_exports(runs, variant, tiny_data, tmp_path):
+    import shutil
+
+    best = tmp_path / "best.pt"
+    shutil.copy(runs[variant] / "weights" / "best.pt", best)
+    r = subprocess.run(
+        [sys.executable, "-c", PLAIN_ULTRALYTICS, str(best), str(tiny_data)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+    )
+    assert r.returncode == 0, r.stderr[-3000:]
+    fen, _, onnx_path = r.stdout.strip().splitlines()[-1].split()
+    assert fen == ("LiteFEN" if variant in ("fen", "grace") else "NoneType")
+    assert Path(onnx_path).is_file()
+
+
+def test_weights_transfer_every_original_layer_and_only_lite_fen_is_new(runs, tiny_data, tmp_path):
+    """A baseline checkpoint (as a user's yolo11 .pt would be) into the GRACE model."""
+    run = train(
+        TrainRequest(
+            data=str(tiny_data),
+            model="yolo11n",
+            variant="grace",
+            epochs=1,
+            imgsz=64,
+            batch=4,
+            device="cpu",
+            project=str(tmp_path),
+            name="t",
+            weights=str(runs["baseline"] / "weights" / "best.pt"),
+        )
+    )
+    start = read_events(run)[0]
+    transfer = start["transfer"]
+    assert transfer["skipped"] == []
+    assert transfer["new"] and all(".fen." in k for k in transfer["new"])
+    counts = transfer["counts"]
+    assert counts["transferred"] + counts["new"] == counts["total"]
+
+
+def test_ultralytics_cls_pw_stays_available_as_comparator(tiny_data, tmp_path):
+    """--cls-pw 0.5: Ultralytics' own 1/sqrt(f) class weights in the BCE, mean 1."""
+    import grace.nn  # noqa: F401
+
+    run = train(
+        TrainRequest(
+            data=str(tiny_data),
+            model="yolo11n",
+            variant="baseline",
+            epochs=1,
+            imgsz=64,
+            batch=4,
+            device="cpu",
+            project=str(tmp_path),
+            name="pw",
+            cls_pw=0.5,
+        )
+    )
+    ckpt = torch.load(run / "weights" / "last.pt", map_location="cpu", weights_only=False)
+    model = ckpt.get("ema") or ckpt["model"]
+    w = 1 / np.sqrt(_train_class_counts(tiny_data))
+    assert model.class_weights.float().cpu().numpy() == pytest.approx(w / w.mean(), rel=1e-3)
