@@ -91,7 +91,8 @@ class GraceTrainer(DetectionTrainer):
             ("on_model_save", GraceTrainer._on_model_save),
             ("on_train_end", GraceTrainer._on_train_end),
         ):
-            self.add_callback(event, fn)
+            if fn not in self.callbacks[event]:  # DDP workers receive them already registered
+                self.add_callback(event, fn)
 
     # ---- Ultralytics extension points -------------------------------------------------------
     def get_model(self, cfg=None, weights=None, verbose: bool = True):
