@@ -42,6 +42,8 @@ def test_bench_json_reports_parameters_and_ratios():
     result = json.loads(r.stdout)
     # yolo11n's P3 input of the head has 64 channels
     assert result["params_grace"] - result["params_baseline"] == lite_fen_params(64) == 2833
+    assert result["params_grace_fused"] - result["params_baseline_fused"] == 2833  # no BN to fuse
+    assert result["params_baseline_fused"] < result["params_baseline"]
     # timings are the benchmark's business, not the test's: only check they are consistent
     assert result["fen_latency_ratio"] == pytest.approx(
         result["grace_latency_ms"] / result["baseline_latency_ms"]
