@@ -11,10 +11,12 @@ from collections.abc import Callable
 from typing import Any
 
 from grace.config import VARIANTS, TrainDefaults
+from grace.data.commands import add_data_commands
 from grace.errors import GraceError
+from grace.eval.commands import add_eval_commands
 
 
-class _Parser(argparse.ArgumentParser):
+class Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one line, not the usage block
         self.exit(2, f"{self.prog}: error: {message}\n")
 
@@ -70,28 +72,16 @@ def _cmd_train(a: argparse.Namespace) -> dict:
     }
 
 
-def _cmd_val(a: argparse.Namespace) -> dict:
-    from grace.train.api import validate
-
-    return validate(a.weights, a.data, imgsz=a.imgsz, batch=a.batch, device=a.device)
-
-
 def _cmd_bench(a: argparse.Namespace) -> dict:
     from grace.bench import run_bench
 
     return run_bench(scale=a.scale, imgsz=a.imgsz, nc=a.nc, repeats=a.repeats, device=a.device)
 
 
-def _cmd_import_neu_det(a: argparse.Namespace) -> dict:
-    from grace.data.neu_det import import_neu_det
-
-    return import_neu_det(a.src, a.out, seed=a.seed, val_fraction=a.val_fraction).to_dict()
-
-
 def build_parser() -> argparse.ArgumentParser:
     d = TrainDefaults()
-    p = _Parser(prog="grace", description="GRACE Inspector engine: YOLO11 + DS-CBSM++ + Lite-FEN.")
-    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    p = Parser(prog="grace", description="GRACE Inspector engine: YOLO11 + DS-CBSM++ + Lite-FEN.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=Parser)
 
     t = sub.add_parser("train", help="train a detector; writes a run directory")
     t.add_argument("--data", help="YOLO data.yaml")
@@ -128,14 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--json", action="store_true")
     t.set_defaults(func=_cmd_train)
 
-    v = sub.add_parser("val", help="validate a checkpoint")
-    v.add_argument("--weights", required=True)
-    v.add_argument("--data", required=True)
-    v.add_argument("--imgsz", type=int, default=d.imgsz)
-    v.add_argument("--batch", type=int, default=d.batch)
-    v.add_argument("--device", default="")
-    v.add_argument("--json", action="store_true")
-    v.set_defaults(func=_cmd_val)
+    add_eval_commands(sub, d)
 
     b = sub.add_parser("bench", help="parameters and speed ratios, measured in one run")
     b.add_argument("--scale", default="s", choices=["n", "s", "m", "l", "x"])
@@ -146,17 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--json", action="store_true")
     b.set_defaults(func=_cmd_bench)
 
-    data = sub.add_parser("data", help="dataset import and statistics")
-    dsub = data.add_subparsers(dest="data_command", required=True, parser_class=_Parser)
-    imp = dsub.add_parser("import", help="convert a dataset to YOLO format")
-    isub = imp.add_subparsers(dest="format", required=True, parser_class=_Parser)
-    neu = isub.add_parser("neu-det", help="NEU-DET (IMAGES/, ANNOTATIONS/ VOC XML)")
-    neu.add_argument("src")
-    neu.add_argument("out")
-    neu.add_argument("--seed", type=int, default=0)
-    neu.add_argument("--val-fraction", type=float, default=0.2)
-    neu.add_argument("--json", action="store_true")
-    neu.set_defaults(func=_cmd_import_neu_det)
+    add_data_commands(sub)
     return p
 
 

@@ -1,0 +1,25 @@
+"""Opening checkpoints with one clear line when a file is not one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from grace.errors import GraceError
+
+
+def load_yolo(weights: str | Path):
+    """``ultralytics.YOLO`` on a checkpoint file, with one clear line if it is not one."""
+    from ultralytics import YOLO
+
+    import grace.nn  # noqa: F401  (the checkpoint's Lite-FEN classes)
+
+    if not Path(weights).is_file():
+        raise GraceError(f"{weights}: weights file not found")
+    try:
+        return YOLO(str(weights))
+    except Exception as e:
+        cause = e.__cause__ or e
+        reason = str(cause).strip().splitlines()[0] if str(cause).strip() else ""
+        raise GraceError(
+            f"{weights}: not a loadable checkpoint ({type(cause).__name__}: {reason})"
+        ) from None
