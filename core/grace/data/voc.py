@@ -1,11 +1,18 @@
-"""Pascal VOC annotation parsing (NEU-DET, GC10-DET and the like)."""
+"""Pascal VOC annotation parsing (NEU-DET, GC10-DET and the like).
+
+:func:`read_voc` is tolerant (bad files and bad objects become :class:`Problem` records);
+:func:`parse_voc` is the strict form that raises :class:`GraceError` at the first one.
+Coordinates are kept as written (VOC's 1-based pixel convention is not shifted).
+"""
 
 from __future__ import annotations
 
+import math
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
+from grace.data.problems import Problem
 from grace.errors import GraceError
 
 
@@ -31,26 +38,54 @@ def _num(node: ET.Element | None, tag: str) -> float | None:
     child = node.find(tag) if node is not None else None
     if child is None or child.text is None or not child.text.strip():
         return None
-    return float(child.text)
+    try:
+        value = float(child.text)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
 
 
-def parse_voc(path: str | Path) -> VocAnnotation:
-    """Parse one VOC XML file; raise :class:`GraceError` naming the file if it is not valid XML."""
+def read_voc(path: str | Path) -> tuple[VocAnnotation | None, list[Problem]]:
+    """Parse one VOC XML file without raising.
+
+    Returns ``(None, [bad_xml])`` for a file that is not XML or not a VOC ``<annotation>``;
+    otherwise the annotation with its complete boxes and a ``bad_box`` problem for each object
+    without a complete numeric ``<bndbox>``.
+    """
     path = Path(path)
     try:
         root = ET.parse(path).getroot()
-    except ET.ParseError as e:
-        raise GraceError(f"{path}: not valid XML ({e})") from None
+    except (ET.ParseError, OSError, UnicodeDecodeError) as e:
+        return None, [Problem(str(path), "bad_xml", f"not valid XML ({e})")]
+    if root.tag != "annotation":
+        return None, [Problem(str(path), "bad_xml", f"root element <{root.tag}>, not <annotation>")]
     size = root.find("size")
     w, h = _num(size, "width"), _num(size, "height")
-    boxes = []
-    for obj in root.iter("object"):
+    boxes, problems = [], []
+    for k, obj in enumerate(root.iter("object"), 1):
         bb = obj.find("bndbox")
         coords = [_num(bb, t) for t in ("xmin", "ymin", "xmax", "ymax")]
         name = (obj.findtext("name") or "").strip()
         if bb is None or any(c is None for c in coords):
-            raise GraceError(f"{path}: object {name!r} without a complete <bndbox>")
+            problems.append(
+                Problem(str(path), "bad_box", f"object {k} ({name!r}) without a complete <bndbox>")
+            )
+            continue
         boxes.append(VocBox(name, *coords))  # type: ignore[arg-type]
-    return VocAnnotation(
-        path, root.findtext("filename"), int(w) if w else None, int(h) if h else None, tuple(boxes)
+    ann = VocAnnotation(
+        path,
+        root.findtext("filename"),
+        int(w) if w and w > 0 else None,
+        int(h) if h and h > 0 else None,
+        tuple(boxes),
     )
+    return ann, problems
+
+
+def parse_voc(path: str | Path) -> VocAnnotation:
+    """Parse one VOC XML file; raise :class:`GraceError` naming the file at the first problem."""
+    ann, problems = read_voc(path)
+    if problems:
+        raise GraceError(f"{problems[0].file}: {problems[0].detail}")
+    assert ann is not None
+    return ann

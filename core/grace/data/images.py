@@ -1,0 +1,70 @@
+"""Image files: which suffixes count as images, content hashes, and a cheap decode probe."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from grace.data.check import IMAGE_SUFFIXES
+
+GRAY_TOLERANCE = 2  # grey levels by which R, G and B may differ in a "grayscale" JPEG
+
+
+def is_image_name(path: Path) -> bool:
+    return path.suffix.lower() in IMAGE_SUFFIXES
+
+
+def sha256_file(path: str | Path) -> str:
+    """SHA-256 of the file's bytes, as hex."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+@dataclass(frozen=True)
+class ImageProbe:
+    """What decoding an image told us: its size, mode, whether its three channels are equal
+    (grayscale content stored as RGB), or why it could not be read."""
+
+    width: int = 0
+    height: int = 0
+    mode: str = ""
+    grayscale_as_rgb: bool = False
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def channels_equal(rgb: np.ndarray, tolerance: int = GRAY_TOLERANCE) -> bool:
+    """True when an ``H x W x 3`` array has R, G and B within ``tolerance`` at every pixel."""
+    a = rgb.astype(np.int16)
+    return bool(
+        np.abs(a[..., 0] - a[..., 1]).max() <= tolerance
+        and np.abs(a[..., 1] - a[..., 2]).max() <= tolerance
+    )
+
+
+def probe_image(path: str | Path) -> ImageProbe:
+    """Decode ``path`` fully (JPEGs at 1/4 scale through the DCT, which is much faster and still
+    reads the whole stream); never raises for a bad file, reports it in ``error`` instead."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            w, h = im.size
+            mode = im.mode
+            if im.format == "JPEG" and mode == "RGB":
+                im.draft("RGB", (max(1, w // 4), max(1, h // 4)))
+            im.load()
+            gray = mode == "RGB" and channels_equal(np.asarray(im))
+    except Exception as e:  # PIL raises OSError, SyntaxError, ValueError, DecompressionBomb...
+        msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        return ImageProbe(error=msg)
+    return ImageProbe(w, h, mode, gray)

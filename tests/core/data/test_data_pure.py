@@ -1,0 +1,113 @@
+"""Pure pieces: box checks, size buckets, the seeded split, de-duplication, label lines."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from grace.data.boxes import check_box, check_normalised, pixel_area, size_bucket, yolo_line
+from grace.data.dedupe import dedupe
+from grace.data.images import channels_equal
+from grace.data.split import seeded_split
+from grace.data.yolo_layout import label_path, parse_label_text
+
+
+def test_check_box_statuses():
+    assert check_box(10, 10, 20, 20, 100, 80).status == "ok"
+    assert check_box(-5, 10, 20, 90, 100, 80) == check_box(-5, 10, 20, 90, 100, 80)
+    c = check_box(-5, 10, 20, 90, 100, 80)
+    assert (c.status, c.box) == ("clipped", (0.0, 10, 20, 80.0))
+    assert check_box(100, 10, 120, 20, 100, 80).status == "outside"  # touches the edge only
+    assert check_box(10, 10, 10, 20, 100, 80).status == "zero_area"
+    assert check_box(20, 10, 10, 20, 100, 80).status == "zero_area"  # inverted
+    assert yolo_line(3, (0, 0, 50, 40), 100, 80) == "3 0.250000 0.250000 0.500000 0.500000"
+
+
+def test_check_normalised_tolerates_rounding_only():
+    assert check_normalised(0.5, 0.5, 1.0000004, 0.2).status == "ok"
+    c = check_normalised(0.9, 0.5, 0.4, 0.2)
+    assert c.status == "clipped" and c.box == pytest.approx((0.7, 0.4, 1.0, 0.6))
+    assert check_normalised(1.5, 0.5, 0.4, 0.2).status == "outside"
+    assert check_normalised(0.5, 0.5, 0.0, 0.2).status == "zero_area"
+
+
+@pytest.mark.parametrize(
+    "w,h,bucket",
+    [(32, 32, "small"), (16, 64, "small"), (33, 32, "medium"), (96, 96, "medium"),
+     (48, 192, "medium"), (97, 96, "large")],
+)  # fmt: skip
+def test_size_buckets_put_a_box_on_the_boundary_in_the_lower_bucket(w, h, bucket):
+    width, height = 200, 200
+    nw, nh = float(f"{w / width:.6f}"), float(f"{h / height:.6f}")  # as read from a label file
+    assert size_bucket(pixel_area(nw, nh, width, height)) == bucket
+
+
+def test_pixel_area_undoes_six_decimal_rounding():
+    nw = float(f"{96 / 1999:.6f}")  # 0.048024 -> 95.999976 px
+    assert pixel_area(nw, 96 / 1000, 1999, 1000) == 96 * 96
+
+
+def test_seeded_split_is_the_papers_rule():
+    for n, seed, frac in [(1799, 0, 0.2), (10, 3, 0.25), (7, 1, 0.5)]:
+        order = np.random.default_rng(seed).permutation(n)
+        val = set(order[: int(round(n * frac))].tolist())
+        expected = ["val" if i in val else "train" for i in range(n)]
+        assert seeded_split(n, seed, frac) == expected
+    assert seeded_split(1799).count("val") == 360
+
+
+def test_dedupe_keeps_first_or_preferred():
+    items = [("a", "h1"), ("b", "h2"), ("c", "h1"), ("d", "h1")]
+    kept, groups = dedupe(items)
+    assert kept == ["a", "b"]
+    assert [(g.kept, g.dropped) for g in groups] == [("a", ("c", "d"))]
+    kept, groups = dedupe(items, prefer=lambda k: k != "a")
+    assert kept == ["b", "c"] and groups[0].dropped == ("a", "d")
+
+
+def test_channels_equal():
+    g = np.random.default_rng(0).integers(0, 256, (8, 8, 1), dtype=np.uint8)
+    assert channels_equal(np.repeat(g, 3, axis=2))
+    c = np.repeat(g, 3, axis=2).copy()
+    c[0, 0, 1] ^= 0x40
+    assert not channels_equal(c)
+
+
+def test_parse_label_text():
+    text = "\n".join(
+        [
+            "0 0.5 0.5 0.2 0.2",  # fine, kept verbatim
+            "1 0.9 0.5 0.4 0.2",  # clipped
+            "x 0.5 0.5 0.2 0.2",  # malformed
+            "0 0.5 0.5 0.2",  # malformed: 4 fields
+            "7 0.5 0.5 0.2 0.2",  # class out of range
+            "1.5 0.5 0.5 0.2 0.2",  # malformed class id
+            "0 0.5 0.5 0 0.2",  # zero area
+            "0 1.5 1.5 0.2 0.2",  # outside
+            "2 0.1 0.1 0.3 0.1 0.3 0.5 0.1 0.5",  # polygon -> box
+            "",
+        ]
+    )
+    boxes, issues = parse_label_text(text, nc=3)
+    assert [b.text for b in boxes] == [
+        "0 0.5 0.5 0.2 0.2",
+        "1 0.850000 0.500000 0.300000 0.200000",
+        "2 0.200000 0.300000 0.200000 0.400000",
+    ]
+    assert [(n, k) for n, k, _ in issues] == [
+        (2, "box_clipped"),
+        (3, "malformed_label"),
+        (4, "malformed_label"),
+        (5, "class_out_of_range"),
+        (6, "malformed_label"),
+        (7, "zero_area_box"),
+        (8, "box_outside"),
+        (9, "polygon_label"),
+    ]
+
+
+def test_label_path_follows_ultralytics():
+    from pathlib import Path
+
+    assert label_path(Path("/d/images/train/a.jpg")) == Path("/d/labels/train/a.txt")
+    assert label_path(Path("/images/x/train/images/a.png")) == Path("/images/x/train/labels/a.txt")
