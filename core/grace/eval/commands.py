@@ -1,22 +1,95 @@
-"""``grace val`` (and later ``grace compare``), registered by :mod:`grace.cli`."""
+"""``grace val`` and ``grace compare``, registered by :mod:`grace.cli`."""
 
 from __future__ import annotations
 
 import argparse
+import sys
+
+
+def _pct(x) -> str:
+    return "—" if x is None else f"{100 * x:.2f}"
+
+
+def val_summary(r: dict) -> str:
+    """A short human-readable account of a ``grace val`` result."""
+    m, coco = r["metrics"], r["coco"]
+    lines = [
+        f"{r['weights']} on {r['images']} images, {r['instances']} instances",
+        f"mAP@0.5:0.95 {_pct(m['mAP50-95'])}%  mAP@0.5 {_pct(m['mAP50'])}%  "
+        f"P {_pct(m['precision'])}%  R {_pct(m['recall'])}%  F1 {_pct(m['f1'])}% "
+        f"(at confidence {r['f1_confidence']})",
+        f"COCO tool: mAP@0.5:0.95 {_pct(coco['mAP50-95'])}%  mAP@0.5 {_pct(coco['mAP50'])}%  "
+        f"AP_S {_pct(coco['AP_small'])}%  AP_M {_pct(coco['AP_medium'])}%  "
+        f"AP_L {_pct(coco['AP_large'])}%",
+    ]
+    cost = r.get("cost") or {}
+    lines.append(
+        f"params {cost.get('parameters')}  GFLOPs {cost.get('gflops')}"
+        f" at {cost.get('gflops_imgsz')}  latency {r['latency_ms']} ms/img"
+    )
+    lines.append(f"{'class':>20} {'inst':>6} {'AP50-95':>8} {'AP50':>8} {'P':>8} {'R':>8}")
+    for name, c in r["per_class"].items():
+        lines.append(
+            f"{name:>20} {c['instances']:>6} {_pct(c['AP50-95']):>8} {_pct(c['AP50']):>8} "
+            f"{_pct(c['precision']):>8} {_pct(c['recall']):>8}"
+        )
+    return "\n".join(lines)
 
 
 def _cmd_val(a: argparse.Namespace) -> dict:
     from grace.eval.validate import validate
 
-    return validate(a.weights, a.data, imgsz=a.imgsz, batch=a.batch, device=a.device)
+    result = validate(
+        a.weights,
+        a.data,
+        imgsz=a.imgsz,
+        batch=a.batch,
+        device=a.device,
+        conf=a.conf,
+        iou=a.iou,
+        max_det=a.max_det,
+        out=a.out,
+    )
+    if a.json:
+        return result
+    print(val_summary(result), file=sys.stdout)
+    return {"written": result["files"]}
+
+
+def _cmd_compare(a: argparse.Namespace) -> dict:
+    from grace.eval.compare import compare
+
+    result = compare(a.runs, out=a.out)
+    if a.json:
+        return result
+    sys.stdout.write(result["markdown"])
+    return {"written": result["files"]} if result["files"] else {}
 
 
 def add_eval_commands(sub: argparse._SubParsersAction, defaults) -> None:
-    v = sub.add_parser("val", help="validate a checkpoint")
+    v = sub.add_parser("val", help="validate a checkpoint: COCO metrics, F1, per class, per size")
     v.add_argument("--weights", required=True)
     v.add_argument("--data", required=True)
     v.add_argument("--imgsz", type=int, default=defaults.imgsz)
     v.add_argument("--batch", type=int, default=defaults.batch)
     v.add_argument("--device", default="")
+    v.add_argument("--conf", type=float, default=0.001, help="NMS confidence (default %(default)s)")
+    v.add_argument("--iou", type=float, default=0.7, help="NMS IoU (default %(default)s)")
+    v.add_argument(
+        "--max-det", type=int, default=300, help="detections per image (default %(default)s)"
+    )
+    v.add_argument(
+        "--out",
+        help="folder for metrics.json and pr_curves.json "
+        "(default: <run>/val for <run>/weights/*.pt, else runs/val/<weights stem>)",
+    )
     v.add_argument("--json", action="store_true")
     v.set_defaults(func=_cmd_val)
+
+    c = sub.add_parser("compare", help="one table across runs (paper Tables 1/2 layout)")
+    c.add_argument(
+        "runs", nargs="+", metavar="RUN", help="run directories; the first is the reference"
+    )
+    c.add_argument("--out", help="also write compare.md and compare.csv to this folder")
+    c.add_argument("--json", action="store_true")
+    c.set_defaults(func=_cmd_compare)

@@ -1,12 +1,162 @@
-"""``grace val``: metrics of a checkpoint on a dataset."""
+"""``grace val``: metrics of a checkpoint on a dataset, written beside the run.
+
+One pass of the model over the val split (:mod:`grace.eval.collect`), then our figures
+(:mod:`grace.eval.metrics`) and the COCO tool's (:mod:`grace.eval.coco`) from the same
+predictions, the model's cost (:mod:`grace.eval.cost`) and the timings of that pass. Writes
+``metrics.json`` (the returned dict) and ``pr_curves.json`` to the output directory.
+"""
 
 from __future__ import annotations
 
+import json
+import math
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from grace.errors import GraceError
-from grace.nn.checkpoint import load_yolo
+from grace.eval.coco import CocoResult, size_bucket_counts
+from grace.eval.cost import ModelCost
+from grace.eval.metrics import AP_METHOD, DetectionMetrics
+
+METRICS_FILE = "metrics.json"
+PR_CURVES_FILE = "pr_curves.json"
+F1_RULE = (
+    "P, R at IoU 0.5, each the mean over classes at the confidence that maximises the mean "
+    "over classes of per-class F1 (grid 0:0.001:1); F1 = 2PR/(P+R) of those means"
+)
+
+
+def _num(x: Any, digits: int | None = None) -> float | None:
+    """A JSON number: None for NaN/inf/None, optionally rounded."""
+    if x is None:
+        return None
+    x = float(x)
+    if not math.isfinite(x):
+        return None
+    return round(x, digits) if digits is not None else x
+
+
+def _curve(a: np.ndarray) -> list[float]:
+    return [round(float(v), 6) for v in a]
+
+
+def default_out_dir(weights: str | Path) -> Path:
+    """``<run>/val`` for weights at ``<run>/weights/*.pt`` of a run directory, else
+    ``runs/val/<stem>`` (relative to the current directory)."""
+    w = Path(weights).resolve()
+    run = w.parent.parent
+    if w.parent.name == "weights" and any(
+        (run / f).exists() for f in ("events.jsonl", "args.yaml", "grace.json")
+    ):
+        return run / "val"
+    return Path("runs") / "val" / Path(weights).stem
+
+
+def build_result(
+    m: DetectionMetrics,
+    coco: CocoResult,
+    sizes: dict[str, int],
+    cost: ModelCost | None,
+    speed_ms: dict[str, float],
+    ultralytics: dict[str, float],
+) -> dict[str, Any]:
+    """The JSON-ready metrics of ``grace val`` (without file and settings fields)."""
+    per_class = {}
+    best = m.best_index
+    for c, name in enumerate(m.names):
+        has_gt = bool(m.instances[c] > 0)
+        per_class[name] = {
+            "instances": int(m.instances[c]),
+            "detections": int(m.detections[c]),
+            "AP50-95": _num(m.ap50_95[c]) if has_gt else None,
+            "AP50": _num(m.ap[c, 0]) if has_gt else None,
+            "AP75": _num(m.ap[c, 5]) if has_gt else None,
+            "precision": _num(m.p_curve[c, best]) if has_gt else None,
+            "recall": _num(m.r_curve[c, best]) if has_gt else None,
+            "f1": _num(m.f1_curve[c, best]) if has_gt else None,
+            "coco_AP50-95": coco.per_class.get(name, {}).get("AP50-95"),
+            "coco_AP50": coco.per_class.get(name, {}).get("AP50"),
+        }
+    latency = sum(speed_ms.get(k, 0.0) for k in ("preprocess", "inference", "postprocess"))
+    return {
+        "instances": int(m.instances.sum()),
+        "metrics": {
+            "mAP50-95": _num(m.map50_95),
+            "mAP50": _num(m.map50),
+            "precision": _num(m.precision),
+            "recall": _num(m.recall),
+            "f1": _num(m.f1),
+        },
+        "f1_confidence": _num(m.f1_confidence),
+        "f1_mean_over_classes": _num(m.mean_f1_curve[best]),
+        "mAP75": _num(m.map75),
+        "method": {
+            "ap": AP_METHOD,
+            "iou_thresholds": [round(float(t), 2) for t in m.iou_thresholds],
+            "f1": F1_RULE,
+            "means": "over classes with ground truth in the split",
+        },
+        "coco": {
+            "tool": coco.tool,
+            "mAP50-95": coco.map50_95,
+            "mAP50": coco.map50,
+            "mAP75": coco.map75,
+            "AP_small": coco.ap_size["small"],
+            "AP_medium": coco.ap_size["medium"],
+            "AP_large": coco.ap_size["large"],
+            "AR_max_det": coco.ar_max_det,
+        },
+        "size": {
+            k: {"instances": sizes[k], "AP": coco.ap_size[k]} for k in ("small", "medium", "large")
+        },
+        "ultralytics": dict(ultralytics),
+        "per_class": per_class,
+        "cost": None
+        if cost is None
+        else {
+            "parameters": cost.parameters,
+            "parameters_fused": cost.parameters_fused,
+            "gflops": _num(cost.gflops, 4),
+            "gflops_imgsz": cost.imgsz,
+        },
+        "speed_ms": {k: _num(v, 4) for k, v in speed_ms.items()},
+        "latency_ms": _num(latency, 4),
+    }
+
+
+def pr_curves(m: DetectionMetrics) -> dict[str, Any]:
+    """PR-curve data per class at IoU 0.5, and P/R/F1 against confidence (JSON-ready)."""
+    ev = m.evaluated
+    classes = {}
+    for c, name in enumerate(m.names):
+        classes[name] = {
+            "instances": int(m.instances[c]),
+            "AP50": _num(m.ap[c, 0]) if ev[c] else None,
+            "precision_at_recall": _curve(m.precision_at_50[c]),
+            "precision": _curve(m.p_curve[c]),
+            "recall": _curve(m.r_curve[c]),
+            "f1": _curve(m.f1_curve[c]),
+        }
+    mean_pr = m.precision_at_50[ev].mean(axis=0) if ev.any() else np.zeros(len(m.recall_grid))
+    return {
+        "iou": 0.5,
+        "interpolation": AP_METHOD,
+        "recall_grid": _curve(m.recall_grid),
+        "confidence_grid": _curve(m.conf_grid),
+        "best_confidence": _num(m.f1_confidence),
+        "mean": {"precision_at_recall": _curve(mean_pr), "f1": _curve(m.mean_f1_curve)},
+        "classes": classes,
+    }
+
+
+def write_json(path: Path, obj: Any) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(obj, indent=1, allow_nan=False) + "\n")
+    tmp.replace(path)
+    return path
 
 
 def validate(
@@ -17,40 +167,70 @@ def validate(
     device: str = "",
     conf: float = 0.001,
     iou: float = 0.7,
+    max_det: int = 300,
+    out: str | Path | None = None,
 ) -> dict[str, Any]:
-    """Validate a checkpoint on ``data``; returns a JSON-ready dict of metrics."""
+    """Validate a checkpoint on the ``val`` split of ``data``.
+
+    Parameters
+    ----------
+    weights
+        Checkpoint (ours or plain Ultralytics).
+    data
+        YOLO ``data.yaml``.
+    imgsz, batch, device
+        Validation settings ("" = automatic device).
+    conf, iou, max_det
+        NMS settings; keep ``conf`` low (0.001) for AP.
+    out
+        Output directory; default :func:`default_out_dir`.
+
+    Returns
+    -------
+    dict
+        JSON-ready metrics (see ``build_result``), plus ``weights``, ``data``, ``images``,
+        ``settings``, ``out_dir`` and ``files``; the same dict is written to ``metrics.json``.
+    """
     from grace.data.check import check_data_yaml
+    from grace.eval.coco import coco_evaluate
+    from grace.eval.collect import collect_predictions
+    from grace.eval.cost import model_cost
+    from grace.eval.metrics import evaluate
+    from grace.nn.checkpoint import load_yolo
 
     if not Path(weights).is_file():
         raise GraceError(f"{weights}: weights file not found")
     summary = check_data_yaml(data)
     model = load_yolo(weights)
-    m = model.val(
-        data=str(data),
-        imgsz=imgsz,
-        batch=batch,
-        device=device,
-        conf=conf,
-        iou=iou,
-        plots=False,
-        verbose=False,
-    )
-    p, r = float(m.box.mp), float(m.box.mr)
-    names = m.names if isinstance(m.names, dict) else dict(enumerate(m.names))
-    per_class = {}
-    for i, c in enumerate(m.box.ap_class_index):
-        per_class[names[int(c)]] = {"AP50-95": float(m.box.ap[i]), "AP50": float(m.box.ap50[i])}
-    return {
+    out_dir = Path(out) if out else default_out_dir(weights)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise GraceError(f"{out_dir}: output path exists and is not a directory")
+    cost = model_cost(model.model, imgsz)  # before validation, which may fuse the model
+    col = collect_predictions(model, data, imgsz, batch, device, conf, iou, max_det, out_dir)
+    m = evaluate(col.records, col.names)
+    coco = coco_evaluate(col.records, col.names, max_det=max_det)
+    result = {
         "weights": str(weights),
         "data": str(data),
-        "images": summary.images["val"],
-        "metrics": {
-            "mAP50-95": float(m.box.map),
-            "mAP50": float(m.box.map50),
-            "precision": p,
-            "recall": r,
-            "f1": 2 * p * r / (p + r) if p + r > 0 else 0.0,
+        "images": len(col.records),
+        "images_in_split": summary.images["val"],
+        **build_result(
+            m, coco, size_bucket_counts(col.records), cost, col.speed_ms, col.ultralytics
+        ),
+        "settings": {
+            "imgsz": imgsz,
+            "batch": batch,
+            "device": device,
+            "conf": conf,
+            "iou": iou,
+            "max_det": max_det,
         },
-        "per_class": per_class,
-        "speed_ms": {k: float(v) for k, v in m.speed.items()},
+        "out_dir": str(out_dir),
+        "files": {
+            "metrics": str(out_dir / METRICS_FILE),
+            "pr_curves": str(out_dir / PR_CURVES_FILE),
+        },
     }
+    write_json(out_dir / PR_CURVES_FILE, pr_curves(m))
+    write_json(out_dir / METRICS_FILE, result)
+    return result

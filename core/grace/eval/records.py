@@ -1,0 +1,91 @@
+"""What evaluation works on: per image, the ground truth and the predictions, in pixels.
+
+Boxes are ``(x1, y1, x2, y2)`` in pixels of the *original* image (not the letterboxed network
+input), so that areas, and therefore the COCO size buckets, are those of the image as stored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+def _boxes(a) -> np.ndarray:
+    return np.asarray(a, dtype=np.float64).reshape(-1, 4)
+
+
+def _vector(a, dtype) -> np.ndarray:
+    return np.asarray(a, dtype=dtype).reshape(-1)
+
+
+@dataclass
+class ImageRecord:
+    """Ground truth and predictions of one image.
+
+    Parameters
+    ----------
+    file
+        Image path (or any unique name).
+    width, height
+        Original image size in pixels.
+    gt_boxes
+        ``(G, 4)`` ground-truth boxes, xyxy pixels.
+    gt_classes
+        ``(G,)`` class indices of the ground truth.
+    boxes
+        ``(N, 4)`` predicted boxes, xyxy pixels.
+    scores
+        ``(N,)`` confidences in [0, 1].
+    classes
+        ``(N,)`` predicted class indices.
+    """
+
+    file: str
+    width: int
+    height: int
+    gt_boxes: np.ndarray = field(default_factory=lambda: np.zeros((0, 4)))
+    gt_classes: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    boxes: np.ndarray = field(default_factory=lambda: np.zeros((0, 4)))
+    scores: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    classes: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+
+    def __post_init__(self) -> None:
+        self.gt_boxes = _boxes(self.gt_boxes)
+        self.gt_classes = _vector(self.gt_classes, np.int64)
+        self.boxes = _boxes(self.boxes)
+        self.scores = _vector(self.scores, np.float64)
+        self.classes = _vector(self.classes, np.int64)
+        if len(self.gt_boxes) != len(self.gt_classes):
+            raise ValueError(
+                f"{self.file}: {len(self.gt_boxes)} GT boxes, {len(self.gt_classes)} classes"
+            )
+        if not len(self.boxes) == len(self.scores) == len(self.classes):
+            raise ValueError(f"{self.file}: predictions have unequal lengths")
+
+
+def xywhn_to_xyxy(xywhn, width: int, height: int) -> np.ndarray:
+    """YOLO label boxes (normalised centre x, centre y, width, height) to xyxy pixels.
+
+    Parameters
+    ----------
+    xywhn
+        ``(G, 4)`` normalised boxes as in a YOLO label file.
+    width, height
+        Image size in pixels.
+
+    Returns
+    -------
+    np.ndarray
+        ``(G, 4)`` xyxy boxes in pixels.
+    """
+    b = _boxes(xywhn)
+    scale = np.array([width, height, width, height], dtype=np.float64)
+    xy, wh = b[:, :2], b[:, 2:]
+    return np.concatenate([xy - wh / 2, xy + wh / 2], axis=1) * scale
+
+
+def box_areas(xyxy) -> np.ndarray:
+    """Areas of xyxy boxes (no +1 pixel convention, as COCO)."""
+    b = _boxes(xyxy)
+    return np.clip(b[:, 2] - b[:, 0], 0, None) * np.clip(b[:, 3] - b[:, 1], 0, None)
