@@ -1,7 +1,7 @@
 """The paper's ablation on NEU-DET (Table 2): baseline, ds, fen, grace, then one comparison table.
 
-    python experiments/neu_det_ablation.py --protocol cpu          # yolo11n, 256 px, 40 epochs, CPU
-    python experiments/neu_det_ablation.py --protocol gpu          # the paper: yolo11s, 640, 200 epochs
+    python experiments/neu_det_ablation.py --protocol cpu  # yolo11n, 256 px, 40 epochs, CPU
+    python experiments/neu_det_ablation.py --protocol gpu  # the paper: yolo11s, 640, 200 epochs
     python experiments/neu_det_ablation.py --protocol cpu --variants baseline grace
 
 Each step runs the public command line (``grace ...``) in a child process, so a failing variant
