@@ -14,6 +14,8 @@ from grace.config import VARIANTS, TrainDefaults
 from grace.data.commands import add_data_commands
 from grace.errors import GraceError
 from grace.eval.commands import add_eval_commands
+from grace.explain.commands import add_explain_commands
+from grace.infer.commands import add_infer_commands
 
 
 class Parser(argparse.ArgumentParser):
@@ -130,6 +132,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.set_defaults(func=_cmd_bench)
 
     add_data_commands(sub)
+    add_infer_commands(sub)
+    add_explain_commands(sub)
     return p
 
 

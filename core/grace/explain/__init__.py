@@ -1,0 +1,1 @@
+"""Explanations: Eigen-CAM heatmaps of one or several models, side by side."""

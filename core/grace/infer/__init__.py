@@ -1,0 +1,1 @@
+"""Inference: sources (image, folder, glob, video, camera, stream), predictor, exports."""
