@@ -12,9 +12,13 @@ so here:
   finite base weight, later bounded by the clip of equation 8).
 * ``SamplerConfig.image_rule`` = "mean": an image's sampling weight is the mean ``w_final`` over
   its instances; an image without labels gets weight 1 (the mean class weight).
-* Before the first update the EMAs start at g = 0 and c = 0.5 (an uninformed sigmoid), so the
-  first ``w_dyn`` is well defined; they are replaced by the first measured values (no bias from
-  the initial guess), not blended into them.
+* Before the first update the EMAs start at g = 0 and c = 0, and a class's first measured value
+  replaces the start value instead of being blended into it. c starts at 0 because a fresh YOLO
+  detector is unconfident (Ultralytics initialises the class bias to a prior of about 0.01/nc),
+  and a class none of whose confidences reaches 0.01 has not shown any confidence yet. (We first
+  started c at 0.5, "an uninformed sigmoid"; on NEU-DET that kept the classes with no confidence
+  >= 0.01 in the first epochs at c = 0.5 while measured classes sat near 0.03, so DS-CBSM++
+  *down*-weighted exactly the classes it knew least about.)
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ from grace.config import SamplerConfig
 _G_SUM, _G_CNT, _C_SUM, _C_CNT = range(4)
 
 G_INIT = 0.0  # initial g_ema: no gradient signal yet
-C_INIT = 0.5  # initial c_ema: an uninformed sigmoid
+C_INIT = 0.0  # initial c_ema: a fresh detector is unconfident (see grace.config)
 
 
 def _dist_world_size() -> int:
@@ -50,7 +50,7 @@ class ClassStatistics:
 
     Notes
     -----
-    EMAs start at ``g = 0`` and ``c = 0.5``. Each of ``g`` and ``c`` has its own per-class
+    EMAs start at ``g = 0`` and ``c = 0``. Each of ``g`` and ``c`` has its own per-class
     *seen* flag: the first measured mean of a class replaces the initial value, later means are
     blended as ``ema = d * ema + (1 - d) * mean`` with ``d = cfg.ema_decay``. A class with no
     sample in an update window keeps its EMA unchanged. (``c`` can lack samples while ``g`` has

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from grace.config import SamplerConfig
-from grace.sampling.stats import ClassStatistics
+from grace.sampling.stats import C_INIT, ClassStatistics
 
 CFG = SamplerConfig()
 
@@ -94,7 +94,7 @@ def test_update_cadence_of_twenty():
 def test_ema_first_value_replaces_then_decays():
     st = ClassStatistics(3, CFG, "cpu")
     np.testing.assert_array_equal(st.g_ema, [0, 0, 0])
-    np.testing.assert_array_equal(st.c_ema, [0.5, 0.5, 0.5])
+    np.testing.assert_array_equal(st.c_ema, [C_INIT] * 3)
 
     # window 1: the ROWS batch, observed over 19 steps without an update, then the 20th
     st.observe(*make_batch(ROWS))
@@ -104,7 +104,7 @@ def test_ema_first_value_replaces_then_decays():
     g0_1 = (0.3 + 0.5 - sig(-6.0)) / 2
     g2_1 = sig(2.0) - 0.6
     np.testing.assert_allclose(st.g_ema, [g0_1, 0.0, g2_1], rtol=1e-6)
-    np.testing.assert_allclose(st.c_ema, [0.5, 0.5, sig(2.0)], rtol=1e-6)  # class 1 unseen
+    np.testing.assert_allclose(st.c_ema, [0.5, C_INIT, sig(2.0)], rtol=1e-6)  # class 1 unseen
     np.testing.assert_array_equal(st.pending_sums(), np.zeros((3, 4)))  # reset
 
     # window 2 (two batches): class 0 p = sig(1), t = 0.2 and p = sig(-1), t = 0.9;
@@ -125,12 +125,12 @@ def test_ema_first_value_replaces_then_decays():
 
 
 def test_conf_seen_flag_separate_from_grad():
-    # only a sub-threshold confidence for class 0: g gets a value, c keeps its init 0.5
+    # only a sub-threshold confidence for class 0: g gets a value, c keeps its init
     st = ClassStatistics(3, CFG, "cpu")
     st.observe(*make_batch([(True, 0, -8.0, 0.7)]))
     st.update()
     np.testing.assert_allclose(st.g_ema, [0.7 - sig(-8.0), 0, 0], rtol=1e-6)
-    np.testing.assert_allclose(st.c_ema, [0.5, 0.5, 0.5])
+    np.testing.assert_allclose(st.c_ema, [C_INIT] * 3)
     # the first counted confidence then replaces the init rather than blending with it
     st.observe(*make_batch([(True, 0, 1.0, 0.7)]))
     st.update()
