@@ -1,0 +1,296 @@
+"""The paper's Figure 3 for any image and any set of models: ``grace cam`` end to end.
+
+I/O lives here (reading the image, opening checkpoints, writing the PNG and the raw maps); the
+maths is in :mod:`grace.explain.eigencam`, the drawing in :mod:`grace.explain.render`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from grace.errors import GraceError
+from grace.explain.cam import compute_cams, detect
+from grace.explain.eigencam import global_range, normalize_global
+from grace.explain.layers import inner_module
+from grace.explain.options import DEFAULT_COLORMAP, DEFAULT_CONF, DEFAULT_OPACITY
+from grace.explain.render import (
+    COLORMAPS,
+    Detections,
+    colorbar,
+    compose,
+    draw_detections,
+    overlay,
+    panel_shape,
+)
+
+__all__ = [
+    "FIGURE_SUFFIXES",
+    "default_imgsz",
+    "default_title",
+    "load_models",
+    "raw_path",
+    "read_image",
+    "render_figure",
+    "run_cam",
+]
+
+FIGURE_SUFFIXES = (".png", ".jpg", ".jpeg")
+
+
+def read_image(path: str | Path) -> np.ndarray:
+    """Read an image as BGR ``uint8`` (grey images become 3 channels); one-line errors."""
+    p = Path(path)
+    if not p.is_file():
+        raise GraceError(f"{path}: image not found")
+    data = np.fromfile(str(p), dtype=np.uint8)  # also works for non-ASCII paths
+    img = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+    if img is None:
+        raise GraceError(f"{path}: not a readable image")
+    return img
+
+
+def default_title(weights: str | Path) -> str:
+    """``RUN/best.pt`` for a checkpoint inside a run directory, else the file name."""
+    p = Path(weights)
+    if p.parent.name == "weights" and p.parent.parent.name:
+        return f"{p.parent.parent.name}/{p.name}"
+    return p.name
+
+
+def raw_path(out: str | Path) -> Path:
+    """Where ``--save-raw`` writes: ``FILE_raw.npy`` beside ``FILE.png``."""
+    out = Path(out)
+    return out.with_name(f"{out.stem}_raw.npy")
+
+
+def _device(device: str):
+    import torch
+
+    d = str(device or "").strip().lower()
+    if not d:
+        return torch.device("cuda:0" if torch.cuda.is_available() else "cpu")
+    if d.isdigit():
+        d = f"cuda:{d}"
+    try:
+        dev = torch.device(d)
+    except RuntimeError:
+        raise GraceError(f"--device {device}: not a device (use cpu, 0, cuda:0)") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise GraceError(f"--device {device}: CUDA is not available on this machine")
+    return dev
+
+
+def load_models(weights: Sequence[str | Path], device: str = "") -> list:
+    """Open checkpoints (GRACE, baseline or plain Ultralytics) as ``YOLO`` objects on a device.
+
+    Each model stays in eval mode (as loaded); an unreadable file raises a one-line
+    :class:`GraceError` naming it.
+    """
+    from grace.nn.checkpoint import load_yolo
+
+    dev = _device(device)
+    models = []
+    for w in weights:
+        y = load_yolo(w)
+        inner_module(y).to(dev).eval()
+        models.append(y)
+    return models
+
+
+def default_imgsz(model, fallback: int = 640) -> int:
+    """The image size a checkpoint was trained at (what its ``predict`` uses by default)."""
+    args = getattr(inner_module(model), "args", None) or {}
+    v = args.get("imgsz") if isinstance(args, dict) else getattr(args, "imgsz", None)
+    if isinstance(v, (list, tuple)) and v:
+        v = max(v)
+    try:
+        return int(v) if v else fallback
+    except (TypeError, ValueError):
+        return fallback
+
+
+def render_figure(
+    image: np.ndarray,
+    maps01: Sequence[np.ndarray],
+    titles: Sequence[str],
+    input_title: str = "input",
+    detections: Sequence[Detections | None] | None = None,
+    colormap: str = DEFAULT_COLORMAP,
+    opacity: float = DEFAULT_OPACITY,
+    panel_height: int | None = None,
+    value_range: tuple[float, float] | None = None,
+) -> np.ndarray:
+    """Input image, then one overlay per model, side by side; optionally a colour bar.
+
+    Parameters
+    ----------
+    image : numpy.ndarray
+        BGR ``uint8`` input.
+    maps01 : sequence of numpy.ndarray
+        Globally normalised heatmaps (:func:`~grace.explain.eigencam.normalize_global`), each of
+        the image's height and width.
+    titles : sequence of str
+        One per map.
+    input_title : str
+        Title of the first panel.
+    detections : sequence of Detections or None, optional
+        One per map (``None`` entries draw nothing).
+    colormap, opacity : str, float
+        The same for every panel.
+    panel_height : int, optional
+        See :func:`~grace.explain.render.panel_shape`.
+    value_range : (float, float), optional
+        The global raw ``(min, max)``; when given, a colour bar labelled with it is appended.
+
+    Returns
+    -------
+    numpy.ndarray
+        BGR ``uint8``; width ``(1 + len(maps01)) * panel_w + len(maps01) * GAP`` (plus
+        ``GAP + colour bar width`` with ``value_range``).
+    """
+    if len(maps01) != len(titles):
+        raise ValueError(f"{len(maps01)} maps but {len(titles)} titles")
+    ph, pw = panel_shape(image.shape[:2], panel_height)
+    interp = cv2.INTER_AREA if ph < image.shape[0] else cv2.INTER_LINEAR
+    base = cv2.resize(image, (pw, ph), interpolation=interp)
+    scale = pw / image.shape[1]
+    panels, names = [base], [input_title]
+    for i, (m, t) in enumerate(zip(maps01, titles, strict=True)):
+        heat = cv2.resize(np.asarray(m, np.float32), (pw, ph), interpolation=cv2.INTER_LINEAR)
+        panel = overlay(base, heat, colormap, opacity)
+        d = detections[i] if detections is not None else None
+        if d is not None and len(d):
+            panel = draw_detections(panel, d, scale)
+        panels.append(panel)
+        names.append(t)
+    if value_range is not None:
+        panels.append(colorbar(ph, value_range[0], value_range[1], colormap))
+        names.append("")
+    return compose(panels, names)
+
+
+def run_cam(
+    image: str | Path,
+    weights: Sequence[str | Path],
+    out: str | Path,
+    layer: int | None = None,
+    imgsz: int | None = None,
+    device: str = "",
+    detections: bool = False,
+    conf: float = DEFAULT_CONF,
+    colormap: str = DEFAULT_COLORMAP,
+    opacity: float = DEFAULT_OPACITY,
+    titles: Sequence[str] | None = None,
+    save_raw: bool = False,
+    show_colorbar: bool = True,
+) -> dict:
+    """Eigen-CAM figure of several models on one image (the paper's Figure 3), written to ``out``.
+
+    Parameters
+    ----------
+    image : path
+        The input image.
+    weights : sequence of paths
+        Checkpoints, in panel order.
+    out : path
+        The figure (``.png``; ``.jpg`` also accepted). Parent folders are created.
+    layer : int, optional
+        ``model.model[layer]`` for every model; default the P3 input of the head (after Lite-FEN).
+    imgsz : int, optional
+        Network input size for every model; default: the first checkpoint's training size.
+    device : str
+        ``cpu``, ``0``, ``cuda:0``; default CUDA when available.
+    detections : bool
+        Draw each model's ``predict`` boxes (at ``conf``) on its panel.
+    colormap, opacity : str, float
+        Applied identically to every panel.
+    titles : sequence of str, optional
+        Panel titles, one per checkpoint (default :func:`default_title`).
+    save_raw : bool
+        Also write the raw maps to :func:`raw_path` as one float32 array ``(M, H, W)``: model
+        ``i`` (in ``weights`` order) at index ``i``, at the image's height and width.
+    show_colorbar : bool
+        Append a colour bar labelled with the global raw range.
+
+    Returns
+    -------
+    dict
+        ``image``, ``out``, ``raw`` (path or None), ``size`` ([width, height] of the figure),
+        ``imgsz``, ``device``, ``colormap``, ``opacity``, ``global_min``, ``global_max`` and
+        ``models``: per checkpoint ``weights``, ``title``, ``layer``, ``layer_index``,
+        ``feature_shape``, ``time_ms``, ``raw_min``, ``raw_max``, ``detections`` (count or None).
+    """
+    out = Path(out)
+    if out.suffix.lower() not in FIGURE_SUFFIXES:
+        raise GraceError(f"{out}: the figure must be a .png file (or .jpg)")
+    if colormap not in COLORMAPS:
+        raise GraceError(f"--colormap {colormap}: use one of {', '.join(COLORMAPS)}")
+    if not 0.0 <= float(opacity) <= 1.0:
+        raise GraceError(f"--opacity {opacity}: must be between 0 and 1")
+    if not 0.0 <= float(conf) <= 1.0:
+        raise GraceError(f"--conf {conf}: must be between 0 and 1")
+    if not weights:
+        raise GraceError("--weights: give at least one checkpoint")
+    if titles is not None and len(titles) != len(weights):
+        raise GraceError(f"--titles: {len(titles)} titles for {len(weights)} checkpoints")
+    img = read_image(image)
+    models = load_models(weights, device)
+    size = int(imgsz) if imgsz else default_imgsz(models[0])
+    if size < 32:
+        raise GraceError(f"--imgsz {size}: must be at least 32")
+    cams = compute_cams(img, models, layer=layer, imgsz=size)
+    dets = [detect(m, img, size, conf) for m in models] if detections else None
+    raws = [c.raw for c in cams]
+    lo, hi = global_range(raws)
+    maps01 = normalize_global(raws, lo, hi)
+    names = list(titles) if titles is not None else [default_title(w) for w in weights]
+    fig = render_figure(
+        img,
+        maps01,
+        names,
+        input_title=Path(image).name,
+        detections=dets,
+        colormap=colormap,
+        opacity=opacity,
+        value_range=(lo, hi) if show_colorbar else None,
+    )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    ok, buf = cv2.imencode(out.suffix.lower(), fig)
+    if not ok:
+        raise GraceError(f"{out}: could not encode the figure")
+    buf.tofile(str(out))
+    rpath = None
+    if save_raw:
+        rpath = raw_path(out)
+        np.save(rpath, np.stack(raws).astype(np.float32))
+    dev = next(inner_module(models[0]).parameters()).device
+    return {
+        "image": str(image),
+        "out": str(out),
+        "raw": str(rpath) if rpath else None,
+        "size": [int(fig.shape[1]), int(fig.shape[0])],
+        "imgsz": size,
+        "device": str(dev),
+        "colormap": colormap,
+        "opacity": float(opacity),
+        "global_min": lo,
+        "global_max": hi,
+        "models": [
+            {
+                "weights": str(w),
+                "title": t,
+                "layer": c.layer,
+                "layer_index": c.layer_index,
+                "feature_shape": list(c.feature_shape),
+                "time_ms": c.time_ms,
+                "raw_min": float(c.raw.min()),
+                "raw_max": float(c.raw.max()),
+                "detections": len(dets[i]) if dets is not None else None,
+            }
+            for i, (w, t, c) in enumerate(zip(weights, names, cams, strict=True))
+        ],
+    }
