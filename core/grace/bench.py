@@ -111,6 +111,18 @@ def ds_train_step_ratio(
     }
 
 
+def predict_ratio(
+    scale: str, nc: int, imgsz: int, repeats: int, device: torch.device, batch: int, images: int
+) -> dict:
+    """Folder throughput of ``grace predict`` / plain Ultralytics ``predict``, same model,
+    ``imgsz`` and batch (see :mod:`grace.infer.bench`)."""
+    from grace.infer.bench import predict_throughput_ratio
+
+    rounds = max(3, min(7, repeats // 3))
+    dev = "cpu" if device.type == "cpu" else str(device.index or 0)
+    return predict_throughput_ratio(scale, nc, imgsz, dev, batch, images, rounds)
+
+
 def parameters(scale: str, nc: int) -> dict:
     from grace.nn import build_model, count_parameters
 
@@ -131,8 +143,15 @@ def run_bench(
     repeats: int = 20,
     device: str = "cpu",
     train_imgsz: int | None = None,
+    predict_batch: int = 8,
+    predict_images: int = 32,
 ) -> dict:
-    """All figures from one run. ``train_imgsz`` defaults to ``imgsz`` on GPU and 320 on CPU."""
+    """All figures from one run. ``train_imgsz`` defaults to ``imgsz`` on GPU and 320 on CPU.
+
+    ``predict_throughput_ratio`` runs ``grace predict`` and plain Ultralytics ``predict`` over
+    the same generated folder of ``predict_images`` images at ``imgsz`` and ``predict_batch``
+    (:func:`grace.infer.bench.predict_throughput_ratio`), ``repeats // 3`` rounds (3 to 7).
+    """
     dev = torch.device(
         "cuda:0" if device not in ("cpu", "") and device.isdigit() else device or "cpu"
     )
@@ -148,7 +167,14 @@ def run_bench(
         "torch_threads": torch.get_num_threads(),
         "repeats": repeats,
     }
+    threads = torch.get_num_threads()  # Ultralytics' CPU device set-up lowers it for the process
     result.update(parameters(scale, nc))
-    result.update(fen_latency_ratio(scale, nc, imgsz, repeats, dev))
-    result.update(ds_train_step_ratio(scale, nc, train_imgsz, repeats, dev))
+    for part in (
+        lambda: fen_latency_ratio(scale, nc, imgsz, repeats, dev),
+        lambda: ds_train_step_ratio(scale, nc, train_imgsz, repeats, dev),
+        lambda: predict_ratio(scale, nc, imgsz, repeats, dev, predict_batch, predict_images),
+    ):
+        torch.set_num_threads(threads)  # every part runs with the same thread count
+        result.update(part())
+    torch.set_num_threads(threads)
     return result

@@ -1,0 +1,198 @@
+"""One prediction run, from a request to a summary: what ``grace predict`` and the GUI call."""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from grace.errors import GraceError
+from grace.infer.files import FileSource
+from grace.infer.live import LiveSource, Log, ReconnectPolicy
+from grace.infer.predictor import FramePredictor, FrameResult, Predictor
+from grace.infer.sources import SourceSpec, open_source, resolve_source
+from grace.infer.summary import Summary
+from grace.infer.thresholds import make_thresholds
+from grace.infer.writers import Outputs
+
+DEFAULT_OUT = Path("runs/grace/predict")
+
+
+@dataclass
+class PredictRequest:
+    """Everything ``grace predict`` takes (see its ``--help``)."""
+
+    weights: str
+    source: str
+    conf: float = 0.25
+    class_conf: Sequence[str] | Mapping[str, float] = field(default_factory=list)
+    iou: float = 0.7
+    imgsz: int | None = None
+    batch: int = 8
+    device: str = ""
+    max_det: int = 300
+    out: str | None = None
+    save_csv: bool = False
+    save_json: bool = False
+    save_img: bool = False
+    live: bool = False  # play a video file as a live source
+    max_frames: int | None = None
+    duration: float | None = None
+    reconnect: ReconnectPolicy = field(default_factory=ReconnectPolicy)
+    timeout: float = 5.0  # connect / read timeout of live sources
+    progress_every: float = 5.0  # seconds between progress lines (0: none)
+
+    @property
+    def saves(self) -> bool:
+        return self.save_csv or self.save_json or self.save_img
+
+
+def stderr_log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _next_free(base: Path) -> Path:
+    if not base.exists() or not any(base.iterdir()):
+        return base
+    n = 2
+    while (base.parent / f"{base.name}{n}").exists():
+        n += 1
+    return base.parent / f"{base.name}{n}"
+
+
+def output_dir(req: PredictRequest, spec: SourceSpec) -> Path | None:
+    """``--out`` as given, else ``runs/grace/predict`` (numbered when taken) when something is
+    saved; ``None`` when neither. Refuses to write annotated images over the source images."""
+    if not req.saves and not req.out:
+        return None
+    out = Path(req.out).expanduser() if req.out else _next_free(DEFAULT_OUT)
+    if out.exists() and not out.is_dir():
+        raise GraceError(f"{out}: --out exists and is not a folder")
+    if req.save_img and spec.paths:
+        parents = {p.resolve().parent for p in spec.paths}
+        if out.resolve() in parents:
+            raise GraceError(f"{out}: --out is a source folder; --save-img would overwrite images")
+    return out
+
+
+def _settings(req: PredictRequest, predictor: FramePredictor, batch: int) -> dict:
+    return {
+        "conf": predictor.thresholds.conf,
+        "class_conf": predictor.thresholds.describe(predictor.names),
+        "iou": req.iou,
+        "imgsz": req.imgsz,
+        "batch": batch,
+        "device": req.device,
+    }
+
+
+def run_predict(
+    req: PredictRequest,
+    predictor: FramePredictor | None = None,
+    on_results: Callable[[list[FrameResult]], None] | None = None,
+    stop: threading.Event | None = None,
+    log: Log | None = stderr_log,
+) -> Summary:
+    """Run ``req`` to the end of its source (or ``max_frames``, ``duration``, ``stop``, Ctrl-C).
+
+    Parameters
+    ----------
+    req
+        The request; bad input (missing source, not a checkpoint, unknown class in
+        ``class_conf``, unreachable stream, ...) is a :class:`GraceError` with one line.
+    predictor
+        A ready predictor (reused across runs, or a wrapper in tests); by default one is
+        loaded from ``req.weights``, and its thresholds are set from ``req``.
+    on_results
+        Called with each batch of results, in the calling thread (the GUI's worker).
+    stop
+        Set it from another thread to end the run after the current batch.
+    log
+        Progress and reconnection lines (default: stderr).
+
+    Returns
+    -------
+    Summary
+    """
+    log = log or (lambda _m: None)
+    spec = resolve_source(req.source)  # cheap checks before the model loads
+    out_dir = output_dir(req, spec)
+    if req.batch < 1:
+        raise GraceError(f"--batch must be >= 1, got {req.batch}")
+    # a camera or stream is opened first: a bad index or URL fails before the model loads
+    source = open_source(spec, req.live, req.reconnect, req.timeout, log)
+    try:
+        if predictor is None:
+            predictor = Predictor(req.weights, iou=req.iou, imgsz=req.imgsz, device=req.device,
+                                  max_det=req.max_det)  # fmt: skip
+            predictor.thresholds = make_thresholds(req.conf, req.class_conf, predictor.names)
+            predictor.warmup()
+        else:
+            predictor.thresholds = make_thresholds(req.conf, req.class_conf, predictor.names)
+        outputs = Outputs(out_dir, predictor.names, predictor.model_name, req.save_csv,
+                          req.save_json, req.save_img, realtime=source.live)  # fmt: skip
+    except BaseException:
+        source.close()
+        raise
+    if isinstance(source, LiveSource):
+        source.reset_dropped()  # frames that arrived while the model loaded do not count
+    summary = Summary(spec.text if spec.kind != "stream" else source.name, source.kind,
+                      predictor.model_name, str(req.weights), list(predictor.names))  # fmt: skip
+    summary.settings = _settings(req, predictor, batch=1 if source.live else req.batch)
+    reason = ""
+    t0 = last_log = time.perf_counter()
+
+    def halted() -> bool:
+        timed_out = req.duration is not None and time.perf_counter() - t0 >= req.duration
+        return timed_out or (stop is not None and stop.is_set())
+
+    try:
+        if isinstance(source, FileSource):  # decode ahead only where the model is not on the CPU
+            batches = source.batches(
+                req.batch, halted, getattr(predictor, "device_type", "") == "cuda"
+            )
+        else:
+            batches = source.batches(1, halted)
+        for batch in batches:
+            if req.max_frames is not None:
+                batch = batch[: max(0, req.max_frames - summary.images)]
+            results = predictor.predict(batch)
+            summary.add(results)
+            outputs.write(results)
+            if on_results is not None:
+                on_results(results)
+            now = time.perf_counter()
+            if req.progress_every and now - last_log >= req.progress_every:
+                last_log = now
+                st = source.sync_stats()
+                log(f"{summary.images} frames, {summary.images / (now - t0):.1f}/s, "
+                    f"{summary.detections} detections, {st.dropped} dropped")  # fmt: skip
+            if req.max_frames is not None and summary.images >= req.max_frames:
+                reason = "max frames reached"
+                break
+            if halted():
+                break
+    except KeyboardInterrupt:
+        reason = "interrupted"
+    finally:
+        elapsed = time.perf_counter() - t0
+        if not reason:
+            if stop is not None and stop.is_set():
+                reason = "stopped"
+            elif req.duration is not None and elapsed >= req.duration:
+                reason = "duration reached"
+            else:
+                reason = source.end_reason or "end of source"
+        source.close()
+        files = outputs.close()
+    summary.finish(elapsed, source.sync_stats(), reason)
+    summary.out_dir, summary.files = (str(out_dir) if out_dir else None), files
+    if out_dir is not None:
+        path = out_dir / "summary.json"
+        summary.files["summary"] = str(path)
+        path.write_text(json.dumps(summary.as_dict(), indent=2) + "\n", encoding="utf-8")
+    return summary

@@ -1,0 +1,91 @@
+"""Fixtures of the inference tests: one real 1-epoch GRACE checkpoint and one plain Ultralytics
+checkpoint per session, small images, a corrupt file and a generated video."""
+
+from __future__ import annotations
+
+import copy
+import shutil
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+LOW_CONF = 1e-4  # a 1-epoch model is unsure of everything: keep its candidates
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _one_torch_thread():
+    """Small models on one thread: on a busy 2-core machine OpenMP spinning is slower."""
+    import torch
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+@pytest.fixture(scope="session")
+def grace_ckpt(tiny_data, tmp_path_factory) -> Path:
+    """``best.pt`` of a real 1-epoch GRACE run (Lite-FEN) on the tiny synthetic set."""
+    from grace.train.api import TrainRequest, train
+
+    project = tmp_path_factory.mktemp("infer_runs")
+    req = TrainRequest(
+        data=str(tiny_data), model="yolo11n", variant="grace", epochs=1, imgsz=64, batch=4,
+        device="cpu", project=str(project), name="tiny", workers=0,
+    )  # fmt: skip
+    return Path(train(req)) / "weights" / "best.pt"
+
+
+@pytest.fixture(scope="session")
+def plain_ckpt(tmp_path_factory) -> Path:
+    """A plain Ultralytics YOLO11n checkpoint (no Lite-FEN), saved as its trainer saves one."""
+    import torch
+    from ultralytics import __version__
+    from ultralytics.cfg import get_cfg
+
+    from grace.nn import build_model
+
+    model = build_model("yolo11n", 2, use_fen=False, names={0: "dent", 1: "rust"})
+    model.args = dict(vars(get_cfg(overrides={"model": "yolo11n.yaml", "imgsz": 64})))
+    model = copy.deepcopy(model).half().eval()
+    path = tmp_path_factory.mktemp("plain") / "plain.pt"
+    torch.save({"epoch": -1, "model": model, "ema": None, "train_args": model.args,
+                "version": __version__}, path)  # fmt: skip
+    return path
+
+
+@pytest.fixture(scope="session")
+def predictor(grace_ckpt):
+    """A loaded predictor on the GRACE checkpoint (reused: loading costs a second)."""
+    from grace.infer.predictor import Predictor
+    from grace.infer.thresholds import ClassThresholds
+
+    p = Predictor(grace_ckpt, ClassThresholds(LOW_CONF), imgsz=64, device="cpu")
+    p.warmup()
+    return p
+
+
+@pytest.fixture
+def image_folder(tiny_data, tmp_path) -> Path:
+    """Four good JPEGs, a corrupt JPEG and a text file."""
+    folder = tmp_path / "imgs"
+    shutil.copytree(Path(tiny_data).parent / "images" / "val", folder)
+    (folder / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0" + b"not really a jpeg" * 20)
+    (folder / "notes.txt").write_text("inspection notes\n")
+    return folder
+
+
+def write_video(path: Path, n: int = 30, size: int = 64, fps: float = 30.0) -> Path:
+    """``n`` frames of textured gray with a moving bright bar (mp4v)."""
+    rng = np.random.default_rng(0)
+    w = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (size, size))
+    assert w.isOpened()
+    for i in range(n):
+        img = rng.normal(128, 12, (size, size, 3)).clip(0, 255).astype(np.uint8)
+        x = (2 * i) % (size - 8)
+        img[10:50, x : x + 4] = 230
+        w.write(img)
+    w.release()
+    return path
