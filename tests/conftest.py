@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import os
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -29,3 +31,72 @@ def neu_det() -> Path:
     if not (NEU_DET / "IMAGES").is_dir():
         pytest.skip(f"real NEU-DET not found at {NEU_DET}")
     return NEU_DET
+
+
+def save_checkpoint(model, path: Path, imgsz: int = 64) -> Path:
+    """Save ``model`` the way Ultralytics' trainer leaves ``best.pt`` (after strip_optimizer).
+
+    The model gets the attributes a trained one has (``nc``, ``names``, ``args`` as a dict, ``yaml``
+    and ``stride`` come from the build) and is stored in FP16 under ``"model"``.
+    """
+    import torch
+    from ultralytics import __version__
+    from ultralytics.cfg import get_cfg
+
+    args = dict(
+        vars(get_cfg(overrides={"model": "yolo11n.yaml", "task": "detect", "imgsz": imgsz}))
+    )
+    m = copy.deepcopy(model)
+    m.nc = len(m.names)
+    m.args = args
+    m = m.half().eval()
+    for p in m.parameters():
+        p.requires_grad = False
+    ckpt = {
+        "epoch": -1,
+        "best_fitness": None,
+        "model": m,
+        "ema": None,
+        "updates": None,
+        "optimizer": None,
+        "train_args": args,
+        "train_metrics": {},
+        "date": datetime.now().isoformat(),
+        "version": __version__,
+    }
+    torch.save(ckpt, path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def ckpt_saver():
+    """Return :func:`save_checkpoint`."""
+    return save_checkpoint
+
+
+def _single_thread():
+    import torch
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    return n
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Small models on one thread: on a busy 2-core machine OpenMP spinning is slower."""
+    import torch
+
+    n = _single_thread()
+    yield
+    torch.set_num_threads(n)
+
+
+@pytest.fixture(scope="session")
+def one_torch_thread_session():
+    """:func:`one_torch_thread` for session-scoped fixtures."""
+    import torch
+
+    n = _single_thread()
+    yield
+    torch.set_num_threads(n)

@@ -2,51 +2,14 @@
 
 from __future__ import annotations
 
-import copy
-from datetime import datetime
 from pathlib import Path
 
 import pytest
 
 
 @pytest.fixture(scope="module", autouse=True)
-def _one_torch_thread():
-    """Small models on one thread: on a busy 2-core machine OpenMP spinning is slower."""
-    import torch
-
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
+def _threads(one_torch_thread):
     yield
-    torch.set_num_threads(n)
-
-
-def save_plain_checkpoint(model, path: Path, imgsz: int = 64) -> Path:
-    """Save ``model`` as Ultralytics' trainer leaves ``best.pt`` (FP16 under ``"model"``)."""
-    import torch
-    from ultralytics import __version__
-    from ultralytics.cfg import get_cfg
-
-    args = dict(vars(get_cfg(overrides={"model": "yolo11n.yaml", "imgsz": imgsz})))
-    m = copy.deepcopy(model)
-    m.nc = len(m.names)
-    m.args = args
-    m = m.half().eval()
-    for p in m.parameters():
-        p.requires_grad = False
-    ckpt = {
-        "epoch": -1,
-        "best_fitness": None,
-        "model": m,
-        "ema": None,
-        "updates": None,
-        "optimizer": None,
-        "train_args": args,
-        "train_metrics": {},
-        "date": datetime.now().isoformat(),
-        "version": __version__,
-    }
-    torch.save(ckpt, path)
-    return path
 
 
 @pytest.fixture(scope="session")
@@ -72,9 +35,9 @@ def grace_model():
 
 
 @pytest.fixture(scope="session")
-def plain_ckpt(baseline_model, tmp_path_factory) -> Path:
+def plain_ckpt(baseline_model, tmp_path_factory, ckpt_saver) -> Path:
     """A plain Ultralytics checkpoint (no grace classes in it)."""
-    return save_plain_checkpoint(baseline_model, tmp_path_factory.mktemp("plain") / "plain.pt")
+    return ckpt_saver(baseline_model, tmp_path_factory.mktemp("plain") / "plain.pt")
 
 
 @pytest.fixture

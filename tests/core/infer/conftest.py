@@ -15,14 +15,8 @@ LOW_CONF = 1e-4  # a 1-epoch model is unsure of everything: keep its candidates
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _one_torch_thread():
-    """Small models on one thread: on a busy 2-core machine OpenMP spinning is slower."""
-    import torch
-
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
+def _threads(one_torch_thread_session):
     yield
-    torch.set_num_threads(n)
 
 
 @pytest.fixture(scope="session")
