@@ -123,12 +123,9 @@ class Predictor:
         max_det: int = 300,
         model=None,
     ) -> None:
-        self.weights = Path(weights)
-        if not self.weights.is_file():  # before torch and Ultralytics are imported
-            raise GraceError(f"{weights}: weights file not found")
-        if self.weights.suffix.lower() != ".pt":
-            raise GraceError(f"{weights}: not a checkpoint (expected a PyTorch .pt file)")
-        from grace.nn.checkpoint import load_yolo
+        from grace.nn.checkpoint import check_checkpoint_path, load_yolo
+
+        self.weights = check_checkpoint_path(weights)  # before torch and Ultralytics load
 
         self.model = model if model is not None else load_yolo(weights)
         task = getattr(self.model, "task", "detect")

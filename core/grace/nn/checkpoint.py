@@ -7,14 +7,23 @@ from pathlib import Path
 from grace.errors import GraceError
 
 
+def check_checkpoint_path(weights: str | Path) -> Path:
+    """The path of an existing ``.pt`` file, or :class:`GraceError` naming it (no torch import)."""
+    path = Path(weights)
+    if not path.is_file():
+        raise GraceError(f"{weights}: weights file not found")
+    if path.suffix.lower() != ".pt":
+        raise GraceError(f"{weights}: not a checkpoint (expected a PyTorch .pt file)")
+    return path
+
+
 def load_yolo(weights: str | Path):
     """``ultralytics.YOLO`` on a checkpoint file, with one clear line if it is not one."""
+    check_checkpoint_path(weights)
     from ultralytics import YOLO
 
     import grace.nn  # noqa: F401  (the checkpoint's Lite-FEN classes)
 
-    if not Path(weights).is_file():
-        raise GraceError(f"{weights}: weights file not found")
     try:
         return YOLO(str(weights))
     except Exception as e:

@@ -7,11 +7,8 @@ import copy
 import shutil
 from pathlib import Path
 
-import cv2
-import numpy as np
 import pytest
-
-LOW_CONF = 1e-4  # a 1-epoch model is unsure of everything: keep its candidates
+from _infer_helpers import LOW_CONF, write_video  # noqa: F401  (re-exported for fixtures)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -69,17 +66,3 @@ def image_folder(tiny_data, tmp_path) -> Path:
     (folder / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0" + b"not really a jpeg" * 20)
     (folder / "notes.txt").write_text("inspection notes\n")
     return folder
-
-
-def write_video(path: Path, n: int = 30, size: int = 64, fps: float = 30.0) -> Path:
-    """``n`` frames of textured gray with a moving bright bar (mp4v)."""
-    rng = np.random.default_rng(0)
-    w = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (size, size))
-    assert w.isOpened()
-    for i in range(n):
-        img = rng.normal(128, 12, (size, size, 3)).clip(0, 255).astype(np.uint8)
-        x = (2 * i) % (size - 8)
-        img[10:50, x : x + 4] = 230
-        w.write(img)
-    w.release()
-    return path

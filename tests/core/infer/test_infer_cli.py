@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import LOW_CONF
+from _infer_helpers import LOW_CONF
 
 pytestmark = pytest.mark.slow
 

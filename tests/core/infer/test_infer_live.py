@@ -7,8 +7,8 @@ import threading
 import time
 
 import pytest
+from _infer_helpers import LOW_CONF
 from _mjpeg_server import MjpegServer, decode_counter
-from conftest import LOW_CONF
 
 from grace.errors import GraceError
 from grace.infer.live import ReconnectPolicy

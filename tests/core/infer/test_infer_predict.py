@@ -10,7 +10,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from conftest import LOW_CONF, write_video
+from _infer_helpers import LOW_CONF, write_video
 
 from grace.errors import GraceError
 from grace.infer.predictor import RECORD_FIELDS, Predictor

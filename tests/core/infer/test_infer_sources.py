@@ -7,7 +7,7 @@ import threading
 import cv2
 import numpy as np
 import pytest
-from conftest import write_video
+from _infer_helpers import write_video
 
 from grace.errors import GraceError
 from grace.infer.files import FileSource
