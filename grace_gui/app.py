@@ -1,48 +1,68 @@
 """``grace-gui``: start the application.
 
-For now the window shows the engine and the device it will use; the Dataset, Train, Inference
-and Eigen-CAM tabs arrive with the application issue. Headless: ``QT_QPA_PLATFORM=offscreen``.
+With no arguments every tab opens what the last session left open, or the bundled demo on the
+first launch. Headless (CI, a server): ``QT_QPA_PLATFORM=offscreen grace-gui``, or under Xvfb
+with ``xvfb-run grace-gui``.
 """
 
 from __future__ import annotations
 
+import argparse
+import os
 import sys
 
-
-def device_label() -> str:
-    """'CPU' or the name of the first CUDA GPU."""
-    import torch
-
-    if torch.cuda.is_available():
-        return f"GPU 0: {torch.cuda.get_device_name(0)}"
-    return "CPU"
+from grace_gui.settings import SETTINGS_ENV
 
 
-def build_window():
-    from PySide6.QtCore import Qt
-    from PySide6.QtWidgets import QLabel, QMainWindow
-
-    window = QMainWindow()
-    window.setWindowTitle("GRACE Inspector")
-    text = QLabel(
-        "<h2>GRACE Inspector</h2>"
-        "<p>Steel-surface defect inspection on YOLO11 with DS-CBSM++ and Lite-FEN.</p>"
-        "<p>The engine is ready on the command line: <code>grace train</code>, "
-        "<code>grace val</code>, <code>grace bench</code>, <code>grace data import</code>.</p>"
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="grace-gui", description="GRACE Inspector")
+    p.add_argument(
+        "--demo", action="store_true", help="open the bundled demo, not the last session"
     )
-    text.setAlignment(Qt.AlignmentFlag.AlignCenter)
-    text.setWordWrap(True)
-    window.setCentralWidget(text)
-    window.statusBar().showMessage(f"Device: {device_label()}")
-    window.resize(900, 600)
+    p.add_argument(
+        "--settings", metavar="INI", help=f"settings file (default: the user's; env {SETTINGS_ENV})"
+    )
+    return p.parse_args(argv)
+
+
+def build_window(
+    settings_path: str | None = None, demo: bool = False, gpus: list[str] | None = None
+):
+    """The main window with its context, tabs opened (last session or demo), not yet shown."""
+    from grace_gui.context import AppContext
+    from grace_gui.demo import find_demo
+    from grace_gui.device import cuda_devices
+    from grace_gui.main_window import MainWindow
+    from grace_gui.settings import open_settings
+    from grace_gui.widgets.notifications import NotificationBar
+    from grace_gui.workers.qthreading import long_job_pool
+
+    settings = open_settings(settings_path)
+    if demo:
+        settings.q.clear()
+    context = AppContext(
+        settings=settings,
+        notifications=NotificationBar(),
+        pool=long_job_pool(),
+        demo=find_demo(),
+        gpus=cuda_devices() if gpus is None else gpus,
+    )
+    window = MainWindow(context)
+    window.restore_geometry()
+    window.open_initial()
     return window
 
 
 def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    os.environ.setdefault("YOLO_OFFLINE", "1")  # nothing downloads at run time
+    os.environ.setdefault("YOLO_AUTOINSTALL", "false")
     from PySide6.QtWidgets import QApplication
 
-    app = QApplication(sys.argv if argv is None else argv)
-    window = build_window()
+    app = QApplication.instance() or QApplication([sys.argv[0]])
+    app.setApplicationName("GRACE Inspector")
+    app.setOrganizationName("GRACE")
+    window = build_window(args.settings, args.demo)
     window.show()
     return app.exec()
 

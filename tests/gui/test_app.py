@@ -1,15 +1,80 @@
-"""The application window opens (offscreen) and tells which device the engine will use."""
+"""The main window: four tabs, the device in the status bar, remembered state, worker errors."""
 
 from __future__ import annotations
 
-from grace_gui.app import build_window, device_label
+import time
+
+import pytest
+
+from grace_gui.settings import open_settings
+from grace_gui.stall import StallMeter
+from grace_gui.workers.qthreading import Worker
 
 
-def test_main_window_shows_device_in_status_bar(qtbot, tmp_path):
-    window = build_window()
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitExposed(window)
-    assert window.windowTitle() == "GRACE Inspector"
-    assert window.statusBar().currentMessage() == f"Device: {device_label()}"
-    assert window.grab().save(str(tmp_path / "main_window.png"))
+def test_main_window_has_the_four_tabs_and_the_device(make_window):
+    window = make_window()
+    titles = [window.tabs.tabText(i) for i in range(window.tabs.count())]
+    assert titles == ["Dataset", "Train", "Inference", "Eigen-CAM"]
+    assert window.device_label.text() == "Device: CPU"
+    assert window.context.demo is not None, "the bundled demo is missing from resources/"
+
+
+def test_window_state_is_remembered_between_launches(make_window):
+    window = make_window()
+    window.resize(760, 540)  # the offscreen screen is 800 x 600
+    window.tabs.setCurrentIndex(2)
+    window.close()
+    again = make_window()
+    assert again.tabs.currentIndex() == 2
+    assert (again.width(), again.height()) == (760, 540)
+
+
+def test_settings_keep_recent_lists_in_order(settings_path):
+    s = open_settings(settings_path)
+    for v in ["a", "b", "a", "c"]:
+        s.remember("inference/models", v, limit=2)
+    assert open_settings(settings_path).get("inference/models") == ["c", "a"]
+
+
+def test_worker_delivers_progress_result_and_errors_as_signals(qtbot, make_window):
+    window = make_window()
+    progress, results = [], []
+
+    def job(w):
+        for i in range(3):
+            w.progress.emit(i)
+        return "done"
+
+    worker = Worker(job)
+    worker.progress.connect(progress.append)
+    worker.result.connect(results.append)
+    with qtbot.waitSignal(worker.finished, timeout=5000):
+        worker.start(window.context.pool)
+    assert progress == [0, 1, 2] and results == ["done"]
+
+    failing = Worker.call(open, "/no/such/file.jpg")
+    failing.error.connect(window.context.report("Dataset"))
+    with qtbot.waitSignal(failing.finished, timeout=5000):
+        failing.start(window.context.pool)
+    bar = window.context.notifications
+    assert bar.isVisible()
+    assert bar.current.title == "Dataset"
+    assert bar.current.message.startswith("FileNotFoundError:")
+    assert "/no/such/file.jpg" in bar.current.message
+    assert "Traceback" in bar.current.details
+    assert window.tabs.isEnabled()  # the window stays usable
+
+
+@pytest.mark.parametrize("block_ms", [0, 250])
+def test_stall_meter_sees_a_blocked_gui_thread(qtbot, block_ms):
+    meter = StallMeter()
+    meter.start()
+    qtbot.wait(100)
+    time.sleep(block_ms / 1000)  # the GUI thread does something slow
+    qtbot.wait(50)
+    longest = meter.stop()
+    assert meter.ticks > 5
+    if block_ms:
+        assert longest >= block_ms * 0.9
+    else:
+        assert longest < 100

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from grace.colors import class_color
 from grace.explain.options import COLORMAP_NAMES, DEFAULT_COLORMAP, DEFAULT_OPACITY
 
 __all__ = [
@@ -233,12 +234,6 @@ def colorbar(
     return out
 
 
-def _default_color(i: int) -> tuple[int, int, int]:
-    from ultralytics.utils.plotting import colors  # Ultralytics' own class palette
-
-    return tuple(int(c) for c in colors(int(i), True))
-
-
 def draw_detections(
     panel: np.ndarray,
     dets: Detections,
@@ -256,7 +251,8 @@ def draw_detections(
     scale : float
         Panel pixels per image pixel (the panel is the image resized by this factor).
     color : callable, optional
-        Class index to a BGR colour; Ultralytics' palette by default (what its own plots use).
+        Class index to a BGR colour; the application's class palette (:mod:`grace.colors`) by
+        default, so a class has the same colour here as in every other view.
 
     Returns
     -------
@@ -264,7 +260,7 @@ def draw_detections(
         A new image; ``panel`` is not modified.
     """
     out = panel.copy()
-    color = color or _default_color
+    color = color or class_color
     ph = out.shape[0]
     lw = max(1, round(ph / 320))
     fs, ft = max(_MIN_FONT_SCALE, 0.4 * ph / 256), max(1, round(ph / 500))

@@ -6,17 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-# One colour per class index (BGR), the same wherever a class is drawn (Tableau-like palette).
-PALETTE_RGB = (
-    (31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189),
-    (140, 86, 75), (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207),
-)  # fmt: skip
-
-
-def class_color(class_id: int) -> tuple[int, int, int]:
-    """BGR colour of a class index (cycles through :data:`PALETTE_RGB`)."""
-    r, g, b = PALETTE_RGB[int(class_id) % len(PALETTE_RGB)]
-    return (b, g, r)
+from grace.colors import PALETTE_RGB, class_color  # noqa: F401 (re-exported)
 
 
 def draw_detections(

@@ -99,3 +99,39 @@ def request_stop(run_dir: str | Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(f"stop requested at {time.time()}\n")
     return path
+
+
+class EventTail:
+    """Read the events appended to an ``events.jsonl`` since the last call.
+
+    A reader that follows a run while it is written (the GUI, a terminal on another machine):
+    each :meth:`read` returns the complete lines added since the previous one and keeps an
+    incomplete last line for the next call. A file that does not exist yet reads as empty; a
+    file that shrank (the run directory was reused) is read again from the start.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.offset = 0
+
+    def read(self) -> list[dict]:
+        try:
+            size = self.path.stat().st_size
+        except FileNotFoundError:
+            return []
+        if size < self.offset:
+            self.offset = 0
+        if size == self.offset:
+            return []
+        events: list[dict] = []
+        with open(self.path, "rb") as f:
+            f.seek(self.offset)
+            for raw in f:
+                if not raw.endswith(b"\n"):
+                    break
+                self.offset += len(raw)
+                try:
+                    events.append(json.loads(raw))
+                except json.JSONDecodeError:
+                    continue
+        return events

@@ -1,0 +1,90 @@
+"""The main window: composes the tabs, the notification area and the status bar; nothing else."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QTabWidget, QVBoxLayout, QWidget
+
+from grace_gui.context import AppContext
+from grace_gui.device import device_label_from
+from grace_gui.tabs.base import Tab
+from grace_gui.tabs.cam_tab import CamTab
+from grace_gui.tabs.dataset_tab import DatasetTab
+from grace_gui.tabs.inference_tab import InferenceTab
+from grace_gui.tabs.train_tab import TrainTab
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, context: AppContext) -> None:
+        super().__init__()
+        self.context = context
+        self.setWindowTitle("GRACE Inspector")
+        context.status = lambda message: self.statusBar().showMessage(message, 8000)
+
+        self.dataset_tab = DatasetTab(context)
+        self.train_tab = TrainTab(context)
+        self.inference_tab = InferenceTab(context)
+        self.cam_tab = CamTab(context)
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        for tab in self.all_tabs():
+            self.tabs.addTab(tab, tab.title)
+
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(context.notifications)
+        layout.addWidget(self.tabs, 1)
+        self.setCentralWidget(central)
+
+        self.device_label = QLabel(f"Device: {device_label_from(context.gpus)}")
+        self.statusBar().addPermanentWidget(self.device_label)
+        self._connect_tabs()
+
+    def all_tabs(self) -> list[Tab]:
+        return [self.dataset_tab, self.train_tab, self.inference_tab, self.cam_tab]
+
+    def _connect_tabs(self) -> None:
+        self.dataset_tab.dataset_loaded.connect(self.train_tab.set_dataset)
+        self.dataset_tab.image_selected.connect(self.cam_tab.set_dataset_image)
+        self.train_tab.checkpoint_ready.connect(self.inference_tab.add_checkpoint)
+        self.train_tab.checkpoint_ready.connect(self.cam_tab.add_checkpoint)
+        self.cam_tab.set_frame_provider(self.inference_tab.current_frame)
+
+    def open_initial(self) -> None:
+        """Each tab restores what the last session left open, or shows the demo."""
+        for tab in self.all_tabs():
+            if not tab.restore() and self.context.demo is not None:
+                tab.load_demo(self.context.demo)
+
+    def restore_geometry(self) -> None:
+        s = self.context.settings
+        geometry, state = s.get_bytes("window/geometry"), s.get_bytes("window/state")
+        if geometry is None or not self.restoreGeometry(geometry):
+            self.resize(1280, 820)
+        if state is not None:
+            self.restoreState(state)
+        self.tabs.setCurrentIndex(int(s.get("window/tab", 0)))
+
+    def closeEvent(self, event) -> None:  # noqa: N802 (Qt)
+        reasons = [r for r in (tab.busy() for tab in self.all_tabs()) if r]
+        if reasons and self.isVisible() and not self.confirm_close(reasons):
+            event.ignore()
+            return
+        s = self.context.settings
+        s.set_bytes("window/geometry", self.saveGeometry())
+        s.set_bytes("window/state", self.saveState())
+        s.set("window/tab", self.tabs.currentIndex())
+        for tab in self.all_tabs():
+            tab.save_state()
+            tab.shutdown()
+        s.sync()
+        event.accept()
+
+    def confirm_close(self, reasons: list[str]) -> bool:
+        answer = QMessageBox.question(
+            self,
+            "Quit GRACE Inspector?",
+            "\n".join(reasons) + "\n\nQuit anyway?",
+        )
+        return answer == QMessageBox.StandardButton.Yes

@@ -1,0 +1,142 @@
+"""A zoomable image with labelled boxes in the class colours (dataset ground truth, detections).
+
+Wheel zooms about the mouse, dragging pans, a double click fits the image to the view again.
+Boxes are cosmetic (their lines keep one screen pixel width at every zoom).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QBrush, QColor, QFont, QImage, QPainter, QPen, QPixmap
+from PySide6.QtWidgets import (
+    QGraphicsPixmapItem,
+    QGraphicsRectItem,
+    QGraphicsScene,
+    QGraphicsSimpleTextItem,
+    QGraphicsView,
+)
+
+from grace_gui.widgets.colors import class_qcolor
+from grace_gui.widgets.images import bgr_to_qimage
+
+
+@dataclass(frozen=True)
+class Box:
+    """A box in image pixels, its class index and the text shown on it."""
+
+    x1: float
+    y1: float
+    x2: float
+    y2: float
+    class_id: int
+    label: str = ""
+
+
+class ImageView(QGraphicsView):
+    """Shows one image and its boxes; :meth:`set_image` then :meth:`set_boxes`."""
+
+    ZOOM_STEP = 1.25
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setScene(QGraphicsScene(self))
+        self.setRenderHints(
+            QPainter.RenderHint.Antialiasing | QPainter.RenderHint.SmoothPixmapTransform
+        )
+        self.setDragMode(QGraphicsView.DragMode.ScrollHandDrag)
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        self.setBackgroundBrush(QBrush(QColor(40, 40, 40)))
+        self.setMinimumSize(200, 200)
+        self._pixmap = QGraphicsPixmapItem()
+        self._pixmap.setTransformationMode(Qt.TransformationMode.SmoothTransformation)
+        self.scene().addItem(self._pixmap)
+        self._boxes: list[QGraphicsRectItem] = []
+        self._fitted = True
+        self._placeholder = self.scene().addSimpleText("")
+        self._placeholder.setBrush(QBrush(QColor(200, 200, 200)))
+
+    # image and boxes ---------------------------------------------------------------------------
+    def set_image(self, image: QImage | QPixmap | np.ndarray | None, refit: bool = False) -> None:
+        """Show ``image`` (a QImage, QPixmap or BGR array); ``None`` clears the view. The zoom is
+        kept when the new image has the size of the old one (a video), unless ``refit``."""
+        if image is None:
+            self._pixmap.setPixmap(QPixmap())
+            self.set_boxes([])
+            return
+        if isinstance(image, np.ndarray):
+            image = bgr_to_qimage(image)
+        pixmap = QPixmap.fromImage(image) if isinstance(image, QImage) else image
+        same_size = pixmap.size() == self._pixmap.pixmap().size()
+        self._pixmap.setPixmap(pixmap)
+        self._placeholder.setText("")
+        self.scene().setSceneRect(QRectF(pixmap.rect()))
+        if refit or not same_size or self._fitted:
+            self.fit()
+
+    def set_placeholder(self, text: str) -> None:
+        """A line of text shown while there is no image (what to do to get one)."""
+        self.set_image(None)
+        self._placeholder.setText(text)
+        self.scene().setSceneRect(self._placeholder.boundingRect())
+        self.resetTransform()
+
+    def has_image(self) -> bool:
+        return not self._pixmap.pixmap().isNull()
+
+    def set_boxes(self, boxes: Sequence[Box]) -> None:
+        for item in self._boxes:
+            self.scene().removeItem(item)
+        self._boxes = [self._add_box(b) for b in boxes]
+
+    def box_count(self) -> int:
+        return len(self._boxes)
+
+    def _add_box(self, box: Box) -> QGraphicsRectItem:
+        color = class_qcolor(box.class_id)
+        pen = QPen(color, 2)
+        pen.setCosmetic(True)
+        rect = QGraphicsRectItem(QRectF(box.x1, box.y1, box.x2 - box.x1, box.y2 - box.y1))
+        rect.setPen(pen)
+        rect.setZValue(1)
+        if box.label:
+            text = QGraphicsSimpleTextItem(box.label, rect)
+            font = QFont()
+            font.setPointSize(9)
+            text.setFont(font)
+            text.setBrush(QBrush(Qt.GlobalColor.white))
+            # the label keeps its screen size at every zoom, on a tag of the class colour
+            text.setFlag(QGraphicsSimpleTextItem.GraphicsItemFlag.ItemIgnoresTransformations)
+            tag = QGraphicsRectItem(text.boundingRect().adjusted(-2, -1, 2, 1), text)
+            tag.setBrush(QBrush(color))
+            tag.setPen(QPen(Qt.PenStyle.NoPen))
+            tag.setFlag(QGraphicsRectItem.GraphicsItemFlag.ItemStacksBehindParent)
+            text.setPos(box.x1, box.y1)
+        self.scene().addItem(rect)
+        return rect
+
+    # zoom ------------------------------------------------------------------------------------
+    def fit(self) -> None:
+        if self.has_image():
+            self.fitInView(self._pixmap, Qt.AspectRatioMode.KeepAspectRatio)
+        self._fitted = True
+
+    def zoom(self, factor: float) -> None:
+        self.scale(factor, factor)
+        self._fitted = False
+
+    def wheelEvent(self, event) -> None:  # noqa: N802 (Qt)
+        if not self.has_image():
+            return
+        self.zoom(self.ZOOM_STEP if event.angleDelta().y() > 0 else 1 / self.ZOOM_STEP)
+
+    def mouseDoubleClickEvent(self, event) -> None:  # noqa: N802 (Qt)
+        self.fit()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt)
+        super().resizeEvent(event)
+        if self._fitted:
+            self.fit()

@@ -1,0 +1,31 @@
+"""Qt fixtures: a main window on a throw-away settings file, with the bundled demo."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture
+def settings_path(tmp_path):
+    return str(tmp_path / "settings.ini")
+
+
+@pytest.fixture
+def make_window(qtbot, settings_path):
+    """Build (and show) the main window; call again to relaunch on the same settings."""
+    from grace_gui.app import build_window
+
+    windows = []
+
+    def make(**kwargs):
+        window = build_window(settings_path=settings_path, gpus=[], **kwargs)
+        qtbot.addWidget(window)
+        window.show()
+        qtbot.waitExposed(window)
+        windows.append(window)
+        return window
+
+    yield make
+    for w in windows:
+        for tab in w.all_tabs():
+            tab.shutdown()
