@@ -21,7 +21,8 @@ def test_boxes_take_the_class_colours_and_zoom_keeps_them(qtbot):
     # the first box's left edge has the class-0 colour (up to antialiasing)
     p = view.mapFromScene(10, 50)
     c = frame.pixelColor(p.x(), p.y())
-    assert max(abs(a - b) for a, b in zip((c.red(), c.green(), c.blue()), class_rgb(0))) < 20
+    rgb = (c.red(), c.green(), c.blue())
+    assert max(abs(a - b) for a, b in zip(rgb, class_rgb(0), strict=True)) < 20
     scale0 = view.transform().m11()
     view.zoom(2.0)
     assert abs(view.transform().m11() - 2 * scale0) < 1e-9
