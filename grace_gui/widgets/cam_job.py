@@ -1,0 +1,218 @@
+"""The Eigen-CAM tab's work, free of Qt: what to compute (:class:`CamRequest`), the job that
+loads checkpoints (cached by path) and computes the maps and detections through the engine
+(:func:`run_job`), what comes back (:class:`CamResult`) and the cheap re-render of the composite
+from the cached maps (:func:`render_composite`).
+
+The figure is the one ``grace cam`` writes (:func:`grace.explain.figure.run_cam`): input image,
+one overlay per checkpoint, one global normalisation, a colour bar labelled with the raw range.
+Torch and Ultralytics are imported on first use only (in the worker).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from grace.errors import GraceError
+
+__all__ = [
+    "MAX_CHECKPOINTS",
+    "CamRequest",
+    "CamResult",
+    "ModelCache",
+    "refusal",
+    "render_composite",
+    "run_job",
+    "write_png",
+]
+
+#: Side-by-side panels of one comparison (the issue: "up to four checkpoints").
+MAX_CHECKPOINTS = 4
+
+
+class Stopped(Exception):
+    """The tab no longer wants this result (it is closing)."""
+
+
+def refusal(selected: Sequence[str], path: str, limit: int = MAX_CHECKPOINTS) -> str:
+    """Why ``path`` cannot join the checkpoints ``selected`` (``""`` when it can)."""
+    if not Path(path).is_file():
+        return f"{path}: file not found"
+    if path in selected:
+        return f"{Path(path).name} is already in the comparison"
+    if len(selected) >= limit:
+        return f"At most {limit} checkpoints: remove one before adding {Path(path).name}"
+    return ""
+
+
+@dataclass(frozen=True)
+class CamRequest:
+    """One comparison: an image (a file, or an array with its name), checkpoints, a layer."""
+
+    weights: tuple[str, ...]
+    image_path: str | None = None
+    image: np.ndarray | None = field(default=None, compare=False, repr=False)
+    image_name: str = ""
+    layer: int | None = None
+    device: str = "cpu"
+    conf: float = 0.25
+
+    @property
+    def name(self) -> str:
+        return Path(self.image_path).name if self.image_path else self.image_name or "frame"
+
+
+@dataclass
+class CamResult:
+    """What one job computed; :func:`render_composite` draws it at any opacity."""
+
+    request: CamRequest
+    image: np.ndarray  # BGR uint8, the input
+    weights: list[str]  # the checkpoints that loaded, in panel order
+    titles: list[str]
+    cams: list  # grace.explain.cam.CamMap, one per checkpoint
+    detections: list  # grace.explain.render.Detections, one per checkpoint
+    value_range: tuple[float, float]  # the one global raw (min, max) over all maps
+    maps01: list[np.ndarray]  # the maps normalised with value_range
+    imgsz: int
+    layers: list[tuple[int, str]]  # what can be chosen: (index, "model.N (Type)")
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (checkpoint, one-line reason)
+    seconds: float = 0.0
+
+
+class ModelCache:
+    """Loaded checkpoints by (path, modification time, device): a new image, a new layer or an
+    opacity change never reloads; a checkpoint rewritten on disk (a new best.pt) does."""
+
+    def __init__(self) -> None:
+        self._models: dict[tuple[str, float, str], object] = {}
+        self._lock = threading.Lock()
+        self.loads = 0
+
+    @staticmethod
+    def _key(path: str, device: str) -> tuple[str, float, str]:
+        p = Path(path)
+        return str(p.resolve()), p.stat().st_mtime if p.exists() else 0.0, device
+
+    def get(self, path: str, device: str):
+        from grace.explain.figure import load_models
+
+        key = self._key(path, device)
+        with self._lock:
+            if key not in self._models:
+                self._models = {k: v for k, v in self._models.items() if k[0] != key[0]}
+                self._models[key] = load_models([path], device)[0]
+                self.loads += 1
+            return self._models[key]
+
+    def __len__(self) -> int:
+        return len(self._models)
+
+
+def layer_choices(models: Sequence) -> list[tuple[int, str]]:
+    """The layers every model has, as ``(index, description)`` in :func:`resolve_layer`'s
+    words for the first model (``"model.16 (C3k2)"``)."""
+    from grace.explain.layers import inner_module, resolve_layer
+
+    n = min(len(inner_module(m).model) for m in models)
+    return [(i, resolve_layer(models[0], i).description) for i in range(n)]
+
+
+def run_job(request: CamRequest, cache: ModelCache, stop: threading.Event | None = None):
+    """Load (or reuse) the checkpoints, compute their Eigen-CAMs and detections on the image.
+
+    Mirrors :func:`grace.explain.figure.run_cam`'s steps (read, load, default imgsz, CAMs,
+    detections, one global range) through the engine's functions. A checkpoint that does not
+    load is left out and reported in ``failed``; if none loads, the first reason is raised.
+    """
+    from grace.explain import cam as engine
+    from grace.explain import figure
+    from grace.explain.eigencam import global_range, normalize_global
+
+    t0 = time.perf_counter()
+    if request.image is not None:
+        image = np.ascontiguousarray(request.image)
+        if image.ndim == 2:
+            image = np.repeat(image[:, :, None], 3, axis=2)
+    elif request.image_path:
+        image = figure.read_image(request.image_path)
+    else:
+        raise GraceError("no image chosen")
+    models, weights, failed = [], [], []
+    for w in request.weights:
+        if stop is not None and stop.is_set():
+            raise Stopped()
+        try:
+            models.append(cache.get(w, request.device))
+            weights.append(w)
+        except Exception as e:  # a bad file must not cost the other panels
+            msg = str(e) if isinstance(e, GraceError) else f"{w}: {type(e).__name__}: {e}"
+            failed.append((w, msg.splitlines()[0] if msg else w))
+    if not models:
+        raise GraceError(failed[0][1] if failed else "no checkpoint chosen")
+    imgsz = figure.default_imgsz(models[0])
+    cams = engine.compute_cams(image, models, layer=request.layer, imgsz=imgsz)
+    if stop is not None and stop.is_set():
+        raise Stopped()
+    dets = [engine.detect(m, image, imgsz, request.conf) for m in models]
+    raws = [c.raw for c in cams]
+    lo, hi = global_range(raws)
+    return CamResult(
+        request=request,
+        image=image,
+        weights=weights,
+        titles=[figure.default_title(w) for w in weights],
+        cams=cams,
+        detections=dets,
+        value_range=(lo, hi),
+        maps01=normalize_global(raws, lo, hi),
+        imgsz=imgsz,
+        layers=layer_choices(models),
+        failed=failed,
+        seconds=time.perf_counter() - t0,
+    )
+
+
+def render_composite(
+    result: CamResult, opacity: float, detections: bool, colormap: str = "inferno"
+) -> np.ndarray:
+    """The figure ``grace cam`` writes, from the cached maps (no model is run)."""
+    from grace.explain.figure import render_figure
+
+    return render_figure(
+        result.image,
+        result.maps01,
+        result.titles,
+        input_title=result.request.name,
+        detections=result.detections if detections else None,
+        colormap=colormap,
+        opacity=opacity,
+        value_range=result.value_range,
+    )
+
+
+def range_text(result: CamResult) -> str:
+    """The scale every panel shares, the layers and the input size, one item a line."""
+    lo, hi = result.value_range
+    layers = list(dict.fromkeys(c.layer for c in result.cams))
+    return (
+        f"One scale for all {len(result.cams)} panels: raw Eigen-CAM [{lo:.4g}, {hi:.4g}]\n"
+        f"Layer: {'; '.join(layers)}\nNetwork input: {result.imgsz} px"
+    )
+
+
+def write_png(figure: np.ndarray, path: str) -> str:
+    """Write the composite as PNG (non-ASCII paths too); returns the path."""
+    import cv2
+
+    ok, buf = cv2.imencode(".png", figure)
+    if not ok:
+        raise GraceError(f"{path}: could not encode the figure")
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    buf.tofile(str(path))
+    return str(path)
