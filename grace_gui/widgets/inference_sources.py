@@ -1,0 +1,150 @@
+"""The Inference tab's inputs: a checkpoint chooser (recent models), the source (image, folder,
+video file, camera, stream URL) and the device."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QGridLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSizePolicy,
+    QWidget,
+)
+
+from grace.infer.frames import IMAGE_SUFFIXES, VIDEO_SUFFIXES
+
+KINDS = ("Image", "Folder", "Video file", "Camera", "Stream URL")
+PLACEHOLDERS = {
+    "Image": "an image file",
+    "Folder": "a folder of images",
+    "Video file": "a video file (.mp4, .avi, …)",
+    "Camera": "camera index, e.g. 0",
+    "Stream URL": "http://…/video.mjpg or rtsp://…",
+}
+
+
+def guess_kind(source: str) -> str:
+    """The chooser's kind for a source text (for restoring and drops)."""
+    text = source.strip()
+    if "://" in text:
+        return "Stream URL"
+    if text.isdigit() and not Path(text).exists():
+        return "Camera"
+    path = Path(text)
+    if path.is_dir():
+        return "Folder"
+    return "Video file" if path.suffix.lower() in VIDEO_SUFFIXES else "Image"
+
+
+def device_choices(gpus: list[str]) -> list[tuple[str, str]]:
+    """``(label, device)`` pairs: each GPU first (``"0"``), then the CPU."""
+    out = [(f"GPU {g}", g.split(":", 1)[0].strip()) for g in gpus]
+    return [*out, ("CPU", "cpu")]
+
+
+class SourceBar(QWidget):
+    """Model, source and device; ``run_requested`` when the user presses Enter in the source."""
+
+    run_requested = Signal()
+
+    def __init__(self, gpus: list[str], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.last_dir = ""
+        self.model_combo = QComboBox()
+        self.model_combo.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.model_combo.setMinimumContentsLength(24)
+        self.model_combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        model_browse = QPushButton("Browse…")
+        model_browse.clicked.connect(self.browse_model)
+        self.kind_combo = QComboBox()
+        self.kind_combo.addItems(KINDS)
+        self.kind_combo.currentTextChanged.connect(self._kind_changed)
+        self.source_edit = QLineEdit()
+        self.source_edit.returnPressed.connect(self.run_requested)
+        self.source_browse = QPushButton("Browse…")
+        self.source_browse.clicked.connect(self.browse_source)
+        self.device_combo = QComboBox()
+        for label, device in device_choices(gpus):
+            self.device_combo.addItem(label, device)
+
+        grid = QGridLayout(self)
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.addWidget(QLabel("Model"), 0, 0)
+        grid.addWidget(self.model_combo, 0, 1, 1, 2)
+        grid.addWidget(model_browse, 0, 3)
+        grid.addWidget(QLabel("Device"), 0, 4)
+        grid.addWidget(self.device_combo, 0, 5)
+        grid.addWidget(QLabel("Source"), 1, 0)
+        grid.addWidget(self.kind_combo, 1, 1)
+        grid.addWidget(self.source_edit, 1, 2)
+        grid.addWidget(self.source_browse, 1, 3)
+        grid.setColumnStretch(2, 1)
+        self._kind_changed(self.kind_combo.currentText())
+
+    # model -----------------------------------------------------------------------------------
+    def add_model(self, path: str, select: bool = True) -> None:
+        """Offer ``path`` (first in the list) and optionally choose it."""
+        path = str(path)
+        i = self.model_combo.findData(path)
+        if i < 0:
+            self.model_combo.insertItem(0, Path(path).name, path)
+            self.model_combo.setItemData(0, path, Qt.ItemDataRole.ToolTipRole)
+            i = 0
+        if select:
+            self.model_combo.setCurrentIndex(i)
+
+    def model_path(self) -> str:
+        return str(self.model_combo.currentData() or "")
+
+    def models(self) -> list[str]:
+        return [str(self.model_combo.itemData(i)) for i in range(self.model_combo.count())]
+
+    def browse_model(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Choose a checkpoint", self.last_dir, "PyTorch checkpoints (*.pt);;All (*)"
+        )
+        if path:
+            self.last_dir = str(Path(path).parent)
+            self.add_model(path)
+
+    # source ----------------------------------------------------------------------------------
+    def source(self) -> str:
+        return self.source_edit.text().strip()
+
+    def set_source(self, source: str, kind: str | None = None) -> None:
+        self.kind_combo.setCurrentText(kind or guess_kind(source))
+        self.source_edit.setText(str(source))
+
+    def kind(self) -> str:
+        return self.kind_combo.currentText()
+
+    def _kind_changed(self, kind: str) -> None:
+        self.source_edit.setPlaceholderText(PLACEHOLDERS.get(kind, ""))
+        self.source_browse.setEnabled(kind in ("Image", "Folder", "Video file"))
+
+    def browse_source(self) -> None:
+        kind = self.kind()
+        start = self.last_dir or str(Path(self.source()).parent if self.source() else "")
+        if kind == "Folder":
+            path = QFileDialog.getExistingDirectory(self, "Choose a folder of images", start)
+        else:
+            suffixes = IMAGE_SUFFIXES if kind == "Image" else VIDEO_SUFFIXES
+            pattern = " ".join(f"*{s}" for s in sorted(suffixes))
+            path, _ = QFileDialog.getOpenFileName(
+                self, f"Choose {PLACEHOLDERS[kind]}", start, f"{kind} ({pattern});;All (*)"
+            )
+        if path:
+            self.last_dir = str(Path(path).parent if kind != "Folder" else Path(path))
+            self.source_edit.setText(path)
+
+    # device ----------------------------------------------------------------------------------
+    def device(self) -> str:
+        return str(self.device_combo.currentData() or "cpu")

@@ -1,0 +1,384 @@
+"""The Inference tab: folder inference equal to the engine's, thresholds applied at once, the
+table selecting its image, exports, pause / stop, errors, a video, and the GUI thread's stall."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from grace_gui.demo import find_demo
+
+DEMO = find_demo()
+pytestmark = pytest.mark.skipif(DEMO is None, reason="the bundled demo is missing")
+RUN_MS = 90_000
+
+
+# fixtures ------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def engine():
+    """The engine alone on the demo folder: ``records(conf)`` → ``(file name, class,
+    confidence)`` per detection, from ``run_predict`` with its own predictor."""
+    from grace.infer.predictor import Predictor
+    from grace.infer.run import PredictRequest, run_predict
+
+    weights = str(DEMO.models[1])
+    predictor = Predictor(weights)
+    predictor.warmup()
+    cache: dict[float, list] = {}
+
+    def records(conf: float) -> list[tuple[str, str, float]]:
+        if conf not in cache:
+            out: list = []
+            req = PredictRequest(weights, str(DEMO.images), conf=conf, progress_every=0)
+            run_predict(req, predictor, on_results=out.extend, log=None)
+            cache[conf] = [
+                (Path(r["source"]).name, r["class"], r["confidence"])
+                for res in out
+                for r in res.records(predictor.names, predictor.model_name)
+            ]
+        return cache[conf]
+
+    records.names = predictor.names
+    return records
+
+
+@pytest.fixture
+def context(tmp_path):
+    from grace_gui.context import AppContext
+    from grace_gui.settings import open_settings
+    from grace_gui.widgets.notifications import NotificationBar
+    from grace_gui.workers.qthreading import long_job_pool
+
+    settings = open_settings(str(tmp_path / "settings.ini"))
+    return AppContext(settings, NotificationBar(), long_job_pool(), DEMO, gpus=[])
+
+
+@pytest.fixture
+def make_tab(qtbot, context):
+    from grace_gui.tabs.inference_tab import InferenceTab
+
+    tabs = []
+
+    def make():
+        tab = InferenceTab(context)
+        qtbot.addWidget(tab)
+        tab.resize(1200, 760)
+        tab.show()
+        tabs.append(tab)
+        return tab
+
+    yield make
+    for t in tabs:
+        t.shutdown()
+
+
+@pytest.fixture
+def tab(make_tab):
+    return make_tab()
+
+
+@pytest.fixture(scope="module")
+def big_folder(tmp_path_factory):
+    """204 images: 17 copies of the 12 demo images."""
+    folder = tmp_path_factory.mktemp("big")
+    for k in range(17):
+        for p in sorted(DEMO.images.glob("*.jpg")):
+            shutil.copy(p, folder / f"{k:02d}_{p.name}")
+    return folder
+
+
+def run_and_wait(qtbot, tab, source, weights=None, timeout=RUN_MS):
+    with qtbot.waitSignal(tab.run_finished, timeout=timeout) as blocker:
+        tab.run(str(weights or DEMO.models[1]), str(source))
+    return blocker.args[0]
+
+
+def table_rows(tab) -> list[tuple[str, str, float]]:
+    m = tab.results
+    out = []
+    for r in range(m.rowCount()):
+        fid, cid, score, _box = m.row_record(r)
+        out.append((Path(m.frames[fid].source).name, m.class_name(cid), round(score, 5)))
+    return out
+
+
+def same_detections(a, b) -> None:
+    assert len(a) == len(b)
+    a, b = sorted(a), sorted(b)
+    assert [(f, c) for f, c, _ in a] == [(f, c) for f, c, _ in b]
+    assert np.allclose([s for *_, s in a], [s for *_, s in b], atol=1e-4)
+
+
+# pure parts ----------------------------------------------------------------------------------
+def _result(source: str, scores, classes, index=0, video=False, size=32):
+    from grace.infer.frames import Frame
+    from grace.infer.predictor import FrameResult
+
+    n = len(scores)
+    img = np.full((size, size, 3), index % 255, np.uint8)
+    boxes = np.tile(np.array([1, 2, 10, 12], np.float32), (n, 1))
+    return FrameResult(Frame(img, source, index, is_video=video), boxes,
+                       np.asarray(scores, np.float32), np.asarray(classes, np.int64))  # fmt: skip
+
+
+def test_buffer_keeps_every_record_but_only_the_latest_frame():
+    from grace_gui.widgets.inference_job import ResultBuffer, fps_from
+
+    buf = ResultBuffer()
+    for i in range(50):  # 50 frames arrive before the GUI looks once
+        buf.push([_result("cam", [0.9, 0.2][: i % 3], [1, 2][: i % 3], index=i, video=True)])
+    d = buf.drain()
+    assert len(d.frames) == 50 and buf.frames_total == 50
+    assert len(d) == sum(min(i % 3, 2) for i in range(50))
+    assert d.latest.frame_id == 49 and int(d.latest.image[0, 0, 0]) == 49
+    assert buf.replaced == 49  # 49 frames were never shown: replaced, not queued
+    assert len(buf.drain().frames) == 0 and buf.drain().latest is None
+    assert fps_from([(0.0, 8), (1.0, 8), (2.0, 8)], now=2.0) == 8.0
+    assert fps_from([(0.0, 8), (5.0, 8)], now=5.0) == 0.0  # one arrival in the window
+
+
+def test_results_model_filters_by_global_and_class_thresholds(qtbot):
+    from grace.infer.thresholds import ClassThresholds
+    from grace_gui.widgets.inference_job import ResultBuffer
+    from grace_gui.widgets.results_table import ResultsModel
+
+    rng = np.random.default_rng(0)
+    scores, classes = rng.uniform(0.05, 1, 5000), rng.integers(0, 3, 5000)
+    buf = ResultBuffer()
+    for k in range(0, 5000, 50):
+        buf.push([_result(f"img{k}.jpg", scores[k : k + 50], classes[k : k + 50])])
+    d = buf.drain()
+    model = ResultsModel()
+    model.reset(["a", "b", "c"], "m.pt")
+    model.add_frames(d.frames)
+    model.append(d.frame_ids[:2000], d.classes[:2000], d.scores[:2000], d.boxes[:2000])
+    model.append(d.frame_ids[2000:], d.classes[2000:], d.scores[2000:], d.boxes[2000:])
+    assert model.record_count == 5000
+    assert model.rowCount() == int((scores >= 0.25).sum())
+    model.set_thresholds(ClassThresholds(0.5, {2: 0.9}))
+    expected = (scores >= np.where(classes == 2, 0.9, 0.5)).sum()
+    assert model.rowCount() == int(expected)
+    boxes, s, c = model.frame_detections(0)
+    assert len(s) == int((scores[:50] >= np.where(classes[:50] == 2, 0.9, 0.5)).sum())
+    recs = model.records()
+    assert len(recs) == model.rowCount() and recs[0]["source"].startswith("img")
+
+
+# the tab -------------------------------------------------------------------------------------
+def test_folder_inference_table_equals_run_predict(qtbot, tab, engine):
+    tab.thresholds.set_conf(0.25)
+    summary = run_and_wait(qtbot, tab, DEMO.images)
+    assert summary.images == len(list(DEMO.images.glob("*.jpg")))
+    assert len(tab.results.frames) == summary.images
+    same_detections(table_rows(tab), engine(0.25))
+    assert tab.current_frame() is not None  # the last image is on display
+    assert tab.view.has_image()
+
+
+def test_sliders_filter_the_table_at_once_without_a_rerun(qtbot, tab, engine):
+    run_and_wait(qtbot, tab, DEMO.images)
+    worker, held = tab._worker, tab.results.record_count
+    floor = engine(0.05)
+    assert held == len(floor)  # the run predicted at the floor, 0.05
+
+    tab.thresholds.set_conf(0.5)  # applied at once, no waiting
+    assert tab.results.rowCount() == sum(s >= 0.5 for *_, s in floor)
+    same_detections(table_rows(tab), [r for r in floor if r[2] >= 0.5])
+
+    names = list(engine.names)
+    cls = max(set(c for _, c, _ in floor), key=lambda c: sum(x[1] == c for x in floor))
+    tab.thresholds.set_class_conf(names.index(cls), 0.7)
+    expected = [r for r in floor if r[2] >= (0.7 if r[1] == cls else 0.5)]
+    assert tab.results.rowCount() == len(expected)
+    same_detections(table_rows(tab), expected)
+    tab.thresholds.set_conf(0.3)  # the class keeps its own threshold
+    expected = [r for r in floor if r[2] >= (0.7 if r[1] == cls else 0.3)]
+    assert tab.results.rowCount() == len(expected)
+    assert tab._worker is worker and not tab.running and tab.results.record_count == held
+    assert not tab.thresholds.note.isVisibleTo(tab)
+    tab.thresholds.set_conf(0.02)  # below the floor: the tab says a re-run is needed
+    assert tab.thresholds.note.isVisibleTo(tab)
+
+
+def test_selecting_a_row_shows_its_image_and_boxes(qtbot, tab):
+    from grace.infer.frames import read_image
+
+    tab.thresholds.set_conf(0.25)
+    run_and_wait(qtbot, tab, DEMO.images)
+    rows = table_rows(tab)
+    counts = {f: sum(r[0] == f for r in rows) for f, _, _ in rows}
+    name = min(counts, key=lambda f: (-counts[f], f != tab.current_frame()[1]))
+    row = next(i for i, r in enumerate(rows) if r[0] == name)
+    if tab.current_frame()[1] == name:  # make the selection change the view
+        other = next(i for i, r in enumerate(rows) if r[0] != name)
+        with qtbot.waitSignal(tab.frame_available, timeout=10_000):
+            tab.table.setCurrentIndex(tab.results.index(other, 0))
+    with qtbot.waitSignal(tab.frame_available, timeout=10_000):
+        tab.table.setCurrentIndex(tab.results.index(row, 0))
+    image, shown = tab.current_frame()
+    assert shown == name
+    assert image.shape == read_image(DEMO.images / name).shape
+    assert tab.view.box_count() == counts[name]
+
+
+def test_export_csv_json_and_annotated_images(qtbot, tab, tmp_path):
+    run_and_wait(qtbot, tab, DEMO.images)
+    tab.thresholds.set_conf(0.3)
+    expected = table_rows(tab)
+    assert expected
+    for suffix in ("csv", "json"):
+        path = tmp_path / f"detections.{suffix}"
+        with qtbot.waitSignal(tab.exported, timeout=10_000) as blocker:
+            tab.export_records(str(path))
+        assert blocker.args[0] == len(expected)
+        if suffix == "csv":
+            with open(path, newline="", encoding="utf-8") as f:
+                got = list(csv.DictReader(f))
+        else:
+            got = json.loads(path.read_text(encoding="utf-8"))
+        rows = [(Path(r["source"]).name, r["class"], float(r["confidence"])) for r in got]
+        assert rows == expected  # same rows, same order as the table
+    out = tmp_path / "annotated"
+    with qtbot.waitSignal(tab.exported, timeout=30_000) as blocker:
+        tab.export_images(str(out))
+    assert blocker.args[0] == len(list(DEMO.images.glob("*.jpg")))
+    assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in DEMO.images.iterdir())
+    errors = []
+    tab.context.notifications.notified.connect(errors.append)
+    with qtbot.waitSignal(tab.exported, timeout=10_000) as blocker:
+        tab.export_images(str(DEMO.images))  # never over the source images
+    assert blocker.args[0] is None
+    assert errors and "overwrite" in errors[-1].message
+
+
+def test_pause_holds_and_stop_ends_a_run_early(qtbot, tab, big_folder):
+    n = len(list(big_folder.iterdir()))
+    with qtbot.waitSignal(tab.run_finished, timeout=RUN_MS) as blocker:
+        tab.run(str(DEMO.models[1]), str(big_folder))
+        qtbot.waitUntil(lambda: len(tab.results.frames) > 0, timeout=RUN_MS)
+        tab.pause_button.setChecked(True)
+        qtbot.wait(400)  # the batch in flight lands
+        held = len(tab.results.frames)
+        qtbot.wait(500)
+        assert len(tab.results.frames) == held and tab.running
+        assert "paused" in tab.overlay.text()
+        tab.pause_button.setChecked(False)
+        qtbot.waitUntil(lambda: len(tab.results.frames) > held, timeout=RUN_MS)
+        tab.stop_button.click()
+    summary = blocker.args[0]
+    assert summary.stop_reason == "stopped"
+    assert held < summary.images < n
+    assert len(tab.results.frames) == summary.images  # every frame the engine did is in
+
+
+def test_bad_source_and_bad_checkpoint_are_one_line_errors(qtbot, tab, tmp_path):
+    bar = tab.context.notifications
+    assert run_and_wait(qtbot, tab, tmp_path / "no_such_folder") is None
+    assert "no_such_folder" in bar.current.message and "\n" not in bar.current.message
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a model")
+    assert run_and_wait(qtbot, tab, DEMO.images, weights=notes) is None
+    assert "not a checkpoint" in bar.current.message and "notes.txt" in bar.current.message
+    fake = tmp_path / "fake.pt"
+    fake.write_bytes(b"\x00garbage" * 10)
+    assert run_and_wait(qtbot, tab, DEMO.images, weights=fake) is None
+    assert "fake.pt" in bar.current.message and "\n" not in bar.current.message
+    assert tab.run_button.isEnabled() and not tab.running  # still usable
+    assert run_and_wait(qtbot, tab, DEMO.images).images > 0
+
+
+def test_a_video_plays_with_frames_counted(qtbot, tab, tmp_path):
+    import cv2
+
+    from grace.infer.frames import read_image
+
+    images = [read_image(p) for p in sorted(DEMO.images.glob("*.jpg"))]
+    path = tmp_path / "clip.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10, (200, 200))
+    n = 24
+    for i in range(n):
+        writer.write(cv2.resize(images[i % len(images)], (200, 200)))
+    writer.release()
+    tab.thresholds.set_conf(0.25)
+    shown = []
+    tab.frame_available.connect(lambda: shown.append(tab.current_frame()[1]))
+    summary = run_and_wait(qtbot, tab, path)
+    assert summary.images == n and summary.kind == "video"
+    assert [f.index for f in tab.results.frames] == list(range(n))
+    assert all(f.is_video and f.name == f"clip.avi #{f.index}" for f in tab.results.frames)
+    assert shown and shown[-1] == f"clip.avi #{n - 1}"
+    assert "FPS" in tab.overlay.text() and f"{n} frames" in tab.overlay.text()
+    assert tab.results.rowCount() > 0
+    fid = tab.results.row_frame(0)
+    with qtbot.waitSignal(tab.frame_available, timeout=5000):
+        tab.select_row(0)  # a kept frame shows at once
+    assert tab.current_frame()[1] == f"clip.avi #{fid}"
+    assert tab.view.box_count() == len(tab.results.frame_detections(fid)[1])
+
+
+def test_gui_thread_stall_while_inferring_on_a_folder(qtbot, tab, big_folder):
+    from grace_gui.stall import StallMeter
+
+    run_and_wait(qtbot, tab, DEMO.images)  # the model is loaded: what is measured is the run
+    meter = StallMeter()
+    meter.start()
+    summary = run_and_wait(qtbot, tab, big_folder)
+    longest = meter.stop()
+    print(
+        f"\nGUI thread longest stall while inferring on {summary.images} images: "
+        f"{longest:.1f} ms ({meter.ticks} ticks, {summary.throughput_ips:.1f} images/s)"
+    )
+    assert summary.images == len(list(big_folder.iterdir()))
+    assert meter.ticks > 50
+    assert longest < 100
+
+
+def test_demo_in_the_window(qtbot, make_window):
+    window = make_window()
+    tab = window.inference_tab
+    qtbot.waitUntil(lambda: tab.summary is not None, timeout=RUN_MS)
+    assert tab.inputs.model_path() == str(DEMO.models[1])
+    assert str(DEMO.models[0]) in tab.inputs.models()
+    assert tab.results.rowCount() > 0 and tab.current_frame() is not None
+    assert len(tab.results.frames) == len(list(DEMO.images.glob("*.jpg")))
+
+
+def test_restore_reopens_the_last_model_and_source(qtbot, make_tab, tmp_path):
+    first = make_tab()
+    assert not first.restore()  # nothing remembered yet
+    folder = tmp_path / "few"
+    folder.mkdir()
+    for p in sorted(DEMO.images.glob("*.jpg"))[:3]:
+        shutil.copy(p, folder / p.name)
+    first.thresholds.set_conf(0.4)
+    first.add_checkpoint(str(DEMO.models[0]))
+    run_and_wait(qtbot, first, folder, weights=DEMO.models[0])
+    first.save_state()
+    again = make_tab()
+    with qtbot.waitSignal(again.run_finished, timeout=RUN_MS):
+        assert again.restore()
+    assert again.inputs.model_path() == str(DEMO.models[0])
+    assert again.inputs.source() == str(folder) and again.inputs.kind() == "Folder"
+    assert again.thresholds.conf == pytest.approx(0.4)
+    assert len(again.results.frames) == 3
+    assert first.settings.get("inference/models")[0] == str(DEMO.models[0])
+    shutil.rmtree(folder)
+    assert not make_tab().restore()  # the source is gone: the window shows the demo instead
+
+
+def test_a_second_run_waits_for_the_first_to_stop(qtbot, tab, big_folder):
+    done = []
+    tab.run_finished.connect(done.append)
+    tab.run(str(DEMO.models[1]), str(big_folder))
+    qtbot.waitUntil(lambda: len(tab.results.frames) > 0, timeout=RUN_MS)
+    tab.run(str(DEMO.models[1]), str(DEMO.images))  # while the first is running
+    qtbot.waitUntil(lambda: len(done) == 2, timeout=RUN_MS)
+    assert done[0].stop_reason == "stopped" and done[1].stop_reason == "end of source"
+    assert len(tab.results.frames) == done[1].images == 12
+    assert threading.active_count() < 50
