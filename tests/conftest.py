@@ -12,6 +12,14 @@ import pytest
 os.environ.setdefault("YOLO_OFFLINE", "1")
 os.environ.setdefault("YOLO_AUTOINSTALL", "false")
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+if os.environ["QT_QPA_PLATFORM"] == "offscreen":  # a 1920x1080 screen instead of 800x600
+    import tempfile
+
+    from grace_gui.screenshots import OFFSCREEN_SCREEN
+
+    _screen = Path(tempfile.mkdtemp(prefix="grace-qpa-")) / "offscreen.json"
+    _screen.write_text(OFFSCREEN_SCREEN)
+    os.environ["QT_QPA_PLATFORM"] = f"offscreen:configfile={_screen}"
 
 REPO = Path(__file__).resolve().parents[1]
 NEU_DET = REPO.parent / "shared" / "data" / "NEU-DET"

@@ -18,11 +18,12 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal
 
 from grace.errors import GraceError
 
 _RUNNING: set[Worker] = set()  # keeps a started worker alive until it finishes
+RELEASE_DELAY_MS = 500
 
 
 def describe_error(exc: BaseException) -> str:
@@ -40,7 +41,8 @@ class _Runnable(QRunnable):
         self.setAutoDelete(True)
 
     def run(self) -> None:
-        self.worker._run()
+        worker, self.worker = self.worker, None
+        worker._run()
 
 
 class Worker(QObject):
@@ -88,8 +90,10 @@ class Worker(QObject):
         self.stop_event.set()
 
     def _forget(self) -> None:
+        # The last reference must go in the GUI thread, never in the pool thread that is still
+        # returning from run(): drop it a moment later, from the event loop.
         self.running = False
-        _RUNNING.discard(self)
+        QTimer.singleShot(RELEASE_DELAY_MS, lambda: _RUNNING.discard(self))
 
     def _run(self) -> None:
         self.started.emit()

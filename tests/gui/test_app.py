@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from PySide6.QtCore import QSize
 
 from grace_gui.settings import open_settings
 from grace_gui.stall import StallMeter
@@ -21,12 +22,14 @@ def test_main_window_has_the_four_tabs_and_the_device(make_window):
 
 def test_window_state_is_remembered_between_launches(make_window):
     window = make_window()
-    window.resize(760, 540)  # the offscreen screen is 800 x 600
+    window.resize(window.minimumSizeHint().expandedTo(window.minimumSize()) + QSize(7, 5))
+    size = window.size()
+    assert size != QSize(1280, 820)  # not the default size
     window.tabs.setCurrentIndex(2)
     window.close()
     again = make_window()
     assert again.tabs.currentIndex() == 2
-    assert (again.width(), again.height()) == (760, 540)
+    assert again.size() == size
 
 
 def test_settings_keep_recent_lists_in_order(settings_path):

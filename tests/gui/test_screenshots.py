@@ -1,0 +1,22 @@
+"""Every tab renders to a PNG with something on it (the demo), at the window's size."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtGui import QImage
+
+from grace_gui.screenshots import render_tabs
+
+
+def test_each_tab_renders_to_a_png_with_content(make_window, tmp_path):
+    window = make_window()
+    window.resize(780, 560)
+    paths = render_tabs(window, tmp_path, timeout=90)
+    assert [p.name for p in paths] == [
+        "1_dataset.png", "2_train.png", "3_inference.png", "4_eigen-cam.png"
+    ]  # fmt: skip
+    for path in paths:
+        image = QImage(str(path)).convertToFormat(QImage.Format.Format_Grayscale8)
+        assert (image.width(), image.height()) == (window.width(), window.height())
+        pixels = np.frombuffer(image.constBits(), np.uint8, image.sizeInBytes())
+        assert pixels.std() > 10, f"{path.name} is almost uniform: an empty tab?"
