@@ -62,6 +62,9 @@ def main(argv: list[str] | None = None) -> int:
     app = QApplication.instance() or QApplication([sys.argv[0]])
     app.setApplicationName("GRACE Inspector")
     app.setOrganizationName("GRACE")
+    from grace_gui.warmup import preload_engine
+
+    preload_engine()  # before the window: a first import in a worker would stall the GUI
     window = build_window(args.settings, args.demo)
     window.show()
     return app.exec()

@@ -49,9 +49,11 @@ def bench(weights: str, folder: str, rounds: int = 5, device: str = "cpu") -> di
     from grace_gui.settings import open_settings
     from grace_gui.stall import StallMeter
     from grace_gui.tabs.inference_tab import FLOOR, InferenceTab
+    from grace_gui.warmup import preload_engine
     from grace_gui.widgets.notifications import NotificationBar
     from grace_gui.workers.qthreading import long_job_pool
 
+    preload_engine()  # as the application does before its window shows
     tmp = tempfile.TemporaryDirectory(prefix="grace-gui-bench-")
     settings = open_settings(str(Path(tmp.name) / "settings.ini"))
     gpus = [device] if device != "cpu" else []
