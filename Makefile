@@ -5,7 +5,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup run test lint bench clean
+.PHONY: setup run test lint bench screenshots clean
 
 setup: $(STAMP)
 
@@ -26,6 +26,9 @@ lint: setup
 
 bench: setup
 	$(VENV)/bin/grace bench --json
+
+screenshots: setup
+	$(PY) -m grace_gui.screenshots screenshots
 
 clean:
 	rm -rf $(VENV) .pytest_cache
