@@ -1,0 +1,175 @@
+"""The training form: dataset, model scale, variant, epochs, image size, batch, device, pretrained
+weights, output folder; starts with the paper's protocol (:class:`grace.config.TrainDefaults`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QWidget,
+)
+
+from grace.config import MODEL_SCALES, TrainDefaults
+from grace_gui.workers.training import TrainForm
+
+VARIANT_LABELS = {
+    "baseline": "Baseline (YOLO11)",
+    "ds": "DS-CBSM++ (sampler)",
+    "fen": "Lite-FEN (attention)",
+    "grace": "GRACE (DS-CBSM++ + Lite-FEN)",
+}
+DEFAULT_PROJECT = Path.home() / "grace-runs"
+
+
+def device_choices(gpus: list[str]) -> list[tuple[str, str]]:
+    """``(label, --device value)``: each GPU found, all of them (DDP) when several, and CPU."""
+    choices = [(f"GPU {g}", g.split(":", 1)[0].strip()) for g in gpus]
+    if len(gpus) > 1:
+        ids = ",".join(v for _label, v in choices)
+        choices.append((f"All {len(gpus)} GPUs (DDP: {ids})", ids))
+    return [*choices, ("CPU", "cpu")]
+
+
+def _path_row(edit: QLineEdit, browse) -> QWidget:
+    w = QWidget()
+    row = QHBoxLayout(w)
+    row.setContentsMargins(0, 0, 0, 0)
+    button = QPushButton("…")
+    button.setFixedWidth(32)
+    button.setToolTip("Browse")
+    button.clicked.connect(browse)
+    row.addWidget(edit, 1)
+    row.addWidget(button)
+    return w
+
+
+def _spin(lo: int, hi: int, step: int = 1) -> QSpinBox:
+    s = QSpinBox()
+    s.setRange(lo, hi)
+    s.setSingleStep(step)
+    return s
+
+
+class TrainFormWidget(QWidget):
+    def __init__(self, gpus: list[str], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.data = QLineEdit()
+        self.data.setPlaceholderText("path/to/data.yaml")
+        self.model = QComboBox()
+        for s in MODEL_SCALES:
+            self.model.addItem(f"yolo11{s}", f"yolo11{s}")
+        self.variant = QComboBox()
+        for v, label in VARIANT_LABELS.items():
+            self.variant.addItem(label, v)
+        self.epochs = _spin(1, 10000)
+        self.imgsz = _spin(32, 4096, 32)
+        self.batch = _spin(1, 1024)
+        self.device = QComboBox()
+        for label, value in device_choices(gpus):
+            self.device.addItem(label, value)
+        self.weights = QLineEdit()
+        self.weights.setPlaceholderText("none: train from scratch")
+        self.workers = _spin(0, 64)
+        self.project = QLineEdit(str(DEFAULT_PROJECT))
+        self.name = QLineEdit()
+        self.name.setPlaceholderText("automatic (variant-model)")
+        defaults = QPushButton("Paper defaults")
+        defaults.setToolTip("yolo11s, 200 epochs, imgsz 640, batch 16 (SGD, lr0 0.001)")
+        defaults.clicked.connect(self.paper_defaults)
+
+        form = QFormLayout(self)
+        form.setContentsMargins(0, 0, 0, 0)
+        form.addRow("Dataset", _path_row(self.data, self._browse_data))
+        form.addRow("Model", self.model)
+        form.addRow("Variant", self.variant)
+        form.addRow("Epochs", self.epochs)
+        form.addRow("Image size", self.imgsz)
+        form.addRow("Batch", self.batch)
+        form.addRow("Device", self.device)
+        form.addRow("Weights", _path_row(self.weights, self._browse_weights))
+        form.addRow("Workers", self.workers)
+        form.addRow("Runs folder", _path_row(self.project, self._browse_project))
+        form.addRow("Run name", self.name)
+        form.addRow("", defaults)
+        self.paper_defaults()
+
+    def paper_defaults(self) -> None:
+        """The paper's protocol; the device and dataset stay as chosen."""
+        d = TrainDefaults()
+        self.model.setCurrentIndex(self.model.findData(d.model))
+        self.variant.setCurrentIndex(self.variant.findData("grace"))
+        self.epochs.setValue(d.epochs)
+        self.imgsz.setValue(d.imgsz)
+        self.batch.setValue(d.batch)
+        self.workers.setValue(8)
+
+    # ---- values -----------------------------------------------------------------------------
+    def value(self) -> TrainForm:
+        return TrainForm(
+            data=self.data.text().strip(),
+            model=self.model.currentData(),
+            variant=self.variant.currentData(),
+            epochs=self.epochs.value(),
+            imgsz=self.imgsz.value(),
+            batch=self.batch.value(),
+            device=self.device.currentData() or "",
+            weights=self.weights.text().strip(),
+            workers=self.workers.value(),
+        )
+
+    def state(self) -> dict:
+        f = self.value()
+        return {**vars(f), "project": self.project.text(), "name": self.name.text()}
+
+    def set_state(self, s: dict) -> None:
+        """Fill in what :meth:`state` returned (unknown or missing values are left alone)."""
+        for key, combo in (("model", self.model), ("variant", self.variant)):
+            i = combo.findData(s.get(key))
+            if i >= 0:
+                combo.setCurrentIndex(i)
+        i = self.device.findData(s.get("device"))
+        if i >= 0:
+            self.device.setCurrentIndex(i)
+        for key, spin in (
+            ("epochs", self.epochs),
+            ("imgsz", self.imgsz),
+            ("batch", self.batch),
+            ("workers", self.workers),
+        ):
+            if isinstance(s.get(key), int):
+                spin.setValue(s[key])
+        for key, edit in (
+            ("data", self.data),
+            ("weights", self.weights),
+            ("project", self.project),
+            ("name", self.name),
+        ):
+            if isinstance(s.get(key), str):
+                edit.setText(s[key])
+
+    # ---- browsing ---------------------------------------------------------------------------
+    def _browse_data(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Dataset", self.data.text(), "YOLO data (*.yaml *.yml)"
+        )
+        if path:
+            self.data.setText(path)
+
+    def _browse_weights(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Pretrained weights", self.weights.text(), "Checkpoints (*.pt)"
+        )
+        if path:
+            self.weights.setText(path)
+
+    def _browse_project(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Runs folder", self.project.text())
+        if path:
+            self.project.setText(path)
