@@ -48,7 +48,7 @@ class MainWindow(QMainWindow):
         self.dataset_tab.dataset_loaded.connect(self.train_tab.set_dataset)
         self.dataset_tab.image_selected.connect(self.cam_tab.set_dataset_image)
         self.train_tab.checkpoint_ready.connect(self.inference_tab.add_checkpoint)
-        self.train_tab.checkpoint_ready.connect(self.cam_tab.add_checkpoint)
+        self.train_tab.checkpoint_ready.connect(self.cam_tab.offer_checkpoint)
         self.cam_tab.set_frame_provider(self.inference_tab.current_frame)
 
     def open_initial(self) -> None:

@@ -149,6 +149,11 @@ class CamTab(Tab):
         """Offer ``path`` among the checkpoints (a run has just produced it)."""
         self.checkpoints.add(str(path))
 
+    def offer_checkpoint(self, path: str) -> None:
+        """A run has just produced ``path``: put it first under *Recent*, without adding a panel
+        (that would recompute every heatmap, or be refused with four panels already)."""
+        self.checkpoints.remember(str(path))
+
     def set_dataset_image(self, path: str) -> None:
         """The image selected in the dataset tab (offered as the input)."""
         self._dataset_image = str(path)

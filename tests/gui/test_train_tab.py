@@ -189,10 +189,10 @@ def test_real_training_live_sampler_stall_stop_and_resume(
             f"streamed in): {longest:.1f} ms over {meter.ticks} ticks; from Stop to 1 s after "
             f"the end: {longest_end:.1f} ms"
         )
-    # DESIGN.md: < 100 ms while training (measured 15-30 ms on this shared 2-core machine).
-    # The end of the run is only printed: checkpoint_ready makes the other tabs load the new
-    # checkpoint, which is their work, not this tab's.
+    # DESIGN.md: < 100 ms while training (measured 15-36 ms on this 2-core machine), and at the
+    # end of the run, when checkpoint_ready reaches the Inference and Eigen-CAM tabs (14 ms).
     assert longest < 100
+    assert longest_end < 100
     events = read_events(run)
     end = events[-1]
     assert end["type"] == "end" and end["stopped"] is True
@@ -206,6 +206,9 @@ def test_real_training_live_sampler_stall_stop_and_resume(
         assert _curve_y(curve) == pytest.approx([e["w_final"][c] for e in sampler])
     if end["best"] and os.path.isfile(end["best"]):
         assert ready == [end["best"]]
+        cam_recent = window.context.settings.get("cam/models", [])
+        assert cam_recent[0] == end["best"]  # offered to Eigen-CAM, no panel recomputed
+        assert end["best"] in window.context.settings.get("inference/models", [])
     qtbot.waitUntil(tab.resume_button.isEnabled, timeout=10_000)  # once the watcher saw the exit
     assert not tab.busy() and tab.start_button.isEnabled()
 
