@@ -199,11 +199,22 @@ class TrainPlots(QWidget):
                 curve.opts["name"] = name
                 self.sampler_legend.addItem(curve, name)
             curve.setData(*_finite(s.sampler_x, ys))
+        self._leave_room_for_legend(per_class)
         self.sampler_note.setText(self.sampler_message(s))
         if self.sampler_note.textItem.toPlainText():
             vb = self.sampler_plot.getViewBox()
             (x0, x1), (y0, y1) = vb.viewRange()
             self.sampler_note.setPos((x0 + x1) / 2, (y0 + y1) / 2)
+
+    def _leave_room_for_legend(self, per_class: list[list]) -> None:
+        """Keep the curves under the legend (two rows of class names at the top), not behind it."""
+        values = [y for ys in per_class for y in ys if y is not None and math.isfinite(y)]
+        if not values:
+            self.sampler_plot.enableAutoRange(axis="y")
+            return
+        lo, hi = min(values), max(values)
+        span = max(hi - lo, 1e-3)
+        self.sampler_plot.setYRange(lo - 0.05 * span, hi + 0.55 * span, padding=0)
 
     @staticmethod
     def sampler_message(s: RunSeries) -> str:
