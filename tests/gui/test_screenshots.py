@@ -10,7 +10,7 @@ from grace_gui.screenshots import render_tabs
 
 def test_each_tab_renders_to_a_png_with_content(make_window, tmp_path):
     window = make_window()
-    window.resize(780, 560)
+    window.resize(1280, 820)
     paths = render_tabs(window, tmp_path, timeout=90)
     assert [p.name for p in paths] == [
         "1_dataset.png", "2_train.png", "3_inference.png", "4_eigen-cam.png"
