@@ -34,6 +34,37 @@ def tiny_data(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def tiny_request(tiny_data):
+    """``tiny_request(project, name, **changes)``: the suite's smallest real training (yolo11n,
+    GRACE, 1 epoch, 64 px, batch 4, CPU, no dataloader workers) on ``tiny_data``."""
+    from grace.train.api import TrainRequest
+
+    def make(project, name: str, **changes):
+        fields = dict(data=str(tiny_data), model="yolo11n", variant="grace", epochs=1,
+                      imgsz=64, batch=4, device="cpu", workers=0)  # fmt: skip
+        return TrainRequest(**{**fields, "project": str(project), "name": name, **changes})
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tiny_request, tmp_path_factory):
+    """``tiny_run(variant)``: the run directory of a 1-epoch ``tiny_request`` of ``variant``,
+    trained once per session and shared by every test that only reads it."""
+    from grace.train.api import train
+
+    project = tmp_path_factory.mktemp("tiny_runs")
+    runs: dict[str, Path] = {}
+
+    def get(variant: str = "grace") -> Path:
+        if variant not in runs:
+            runs[variant] = Path(train(tiny_request(project, variant, variant=variant)))
+        return runs[variant]
+
+    return get
+
+
+@pytest.fixture(scope="session")
 def neu_det() -> Path:
     """The real NEU-DET beside the repository (skips the test where it is absent)."""
     if not (NEU_DET / "IMAGES").is_dir():

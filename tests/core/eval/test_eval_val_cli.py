@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from grace.eval.compare import compare
-from grace.train.api import TrainRequest, train
 
 pytestmark = pytest.mark.slow
 
@@ -49,32 +48,20 @@ def _grace(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="module")
-def tiny_run(tiny_data, tmp_path_factory) -> Path:
-    project = tmp_path_factory.mktemp("evalruns")
-    req = TrainRequest(
-        data=str(tiny_data),
-        model="yolo11n",
-        variant="grace",
-        epochs=1,
-        imgsz=64,
-        batch=4,
-        device="cpu",
-        project=str(project),
-        name="tiny",
-        workers=0,
-    )
-    return Path(train(req))
+def grace_run(tiny_run, tmp_path_factory) -> Path:
+    """A copy of the shared GRACE run: `grace val` writes into the run it validates."""
+    return Path(shutil.copytree(tiny_run("grace"), tmp_path_factory.mktemp("eval") / "grace"))
 
 
 @pytest.fixture(scope="module")
-def validated(tiny_run, tiny_data, tmp_path_factory) -> tuple[Path, dict, Path]:
+def validated(grace_run, tiny_data, tmp_path_factory) -> tuple[Path, dict, Path]:
     """The events-only state is kept in a copy first, then ``grace val`` runs on the run."""
     before = tmp_path_factory.mktemp("before") / "tiny_before_val"
-    shutil.copytree(tiny_run, before)
+    shutil.copytree(grace_run, before)
     r = _grace(
         "val",
         "--weights",
-        str(tiny_run / "weights" / "best.pt"),
+        str(grace_run / "weights" / "best.pt"),
         "--data",
         str(tiny_data),
         "--imgsz",
@@ -86,7 +73,7 @@ def validated(tiny_run, tiny_data, tmp_path_factory) -> tuple[Path, dict, Path]:
         "--json",
     )
     assert r.returncode == 0, r.stderr[-3000:]
-    return tiny_run, json.loads(r.stdout), before  # stdout is exactly one JSON object
+    return grace_run, json.loads(r.stdout), before  # stdout is exactly one JSON object
 
 
 def test_val_json_has_every_figure(validated):
@@ -125,12 +112,12 @@ def test_val_writes_metrics_and_pr_curves_into_the_run(validated):
         assert all(0.0 <= v <= 1.0 for v in c["precision_at_recall"] + c["f1"])
 
 
-def test_val_out_option_and_bad_weights(tiny_run, tiny_data, tmp_path):
+def test_val_out_option_and_bad_weights(grace_run, tiny_data, tmp_path):
     out = tmp_path / "elsewhere"
     r = _grace(
         "val",
         "--weights",
-        str(tiny_run / "weights" / "last.pt"),
+        str(grace_run / "weights" / "last.pt"),
         "--data",
         str(tiny_data),
         "--imgsz",

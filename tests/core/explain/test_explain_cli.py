@@ -13,7 +13,6 @@ import pytest
 
 from grace.cli import main
 from grace.explain.render import GAP, colorbar, panel_shape, title_height
-from grace.train.api import TrainRequest, train
 
 pytestmark = pytest.mark.slow
 
@@ -25,23 +24,10 @@ def _grace(*args: str) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="module")
-def checkpoints(tiny_data, tmp_path_factory) -> dict[str, Path]:
-    project = tmp_path_factory.mktemp("camruns")
+def checkpoints(tiny_run) -> dict[str, Path]:
     out = {}
     for variant in ("baseline", "grace"):
-        req = TrainRequest(
-            data=str(tiny_data),
-            model="yolo11n",
-            variant=variant,
-            epochs=1,
-            imgsz=64,
-            batch=4,
-            device="cpu",
-            project=str(project),
-            name=variant,
-            workers=0,
-        )
-        weights = Path(train(req)) / "weights"
+        weights = tiny_run(variant) / "weights"
         out[variant] = next(p for p in (weights / "best.pt", weights / "last.pt") if p.is_file())
     return out
 

@@ -17,16 +17,9 @@ def _threads(one_torch_thread_session):
 
 
 @pytest.fixture(scope="session")
-def grace_ckpt(tiny_data, tmp_path_factory) -> Path:
+def grace_ckpt(tiny_run) -> Path:
     """``best.pt`` of a real 1-epoch GRACE run (Lite-FEN) on the tiny synthetic set."""
-    from grace.train.api import TrainRequest, train
-
-    project = tmp_path_factory.mktemp("infer_runs")
-    req = TrainRequest(
-        data=str(tiny_data), model="yolo11n", variant="grace", epochs=1, imgsz=64, batch=4,
-        device="cpu", project=str(project), name="tiny", workers=0,
-    )  # fmt: skip
-    return Path(train(req)) / "weights" / "best.pt"
+    return tiny_run("grace") / "weights" / "best.pt"
 
 
 @pytest.fixture(scope="session")

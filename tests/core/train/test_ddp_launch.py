@@ -9,26 +9,14 @@ import json
 import cloudpickle
 
 from grace.config import GraceConfig
-from grace.train.api import TrainRequest, build_overrides
+from grace.train.api import build_overrides
 from grace.train.trainer import GRACE_CONFIG_ENV, GraceTrainer
 
 
 def test_rebuilt_worker_trainer_has_each_callback_once_and_the_same_config(
-    tiny_data, tmp_path, monkeypatch
+    tiny_request, tmp_path, monkeypatch
 ):
-    overrides, grace = build_overrides(
-        TrainRequest(
-            data=str(tiny_data),
-            model="yolo11n",
-            variant="ds",
-            epochs=1,
-            imgsz=64,
-            batch=4,
-            device="cpu",
-            project=str(tmp_path),
-            name="ddp",
-        )
-    )
+    overrides, grace = build_overrides(tiny_request(tmp_path, "ddp", variant="ds"))
     parent = GraceTrainer(overrides=overrides, grace=grace)
     state = cloudpickle.loads(
         cloudpickle.dumps(

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from grace.config import VARIANTS
-from grace.train.api import TrainRequest, build_overrides, train
+from grace.train.api import build_overrides, train
 from grace.train.events import read_events
 
 pytestmark = pytest.mark.slow
@@ -20,25 +20,8 @@ CLASSES = ["scratch", "patch", "pit"]
 
 
 @pytest.fixture(scope="module")
-def runs(tiny_data, tmp_path_factory) -> dict[str, Path]:
-    project = tmp_path_factory.mktemp("runs")
-    return {
-        v: train(
-            TrainRequest(
-                data=str(tiny_data),
-                model="yolo11n",
-                variant=v,
-                epochs=1,
-                imgsz=64,
-                batch=4,
-                device="cpu",
-                project=str(project),
-                name=v,
-                workers=0,
-            )
-        )
-        for v in VARIANTS
-    }
+def runs(tiny_run) -> dict[str, Path]:
+    return {v: tiny_run(v) for v in VARIANTS}
 
 
 def _train_class_counts(data_yaml: Path) -> np.ndarray:
@@ -97,7 +80,7 @@ def test_checkpoint_carries_lite_fen_strength(runs, variant):
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
-def test_best_reloads_in_fresh_process_and_validates(runs, variant, tiny_data):
+def test_best_reloads_in_fresh_process_and_validates(runs, variant, tiny_data, tmp_path):
     best = runs[variant] / "weights" / "best.pt"
     r = subprocess.run(
         [
@@ -113,6 +96,8 @@ def test_best_reloads_in_fresh_process_and_validates(runs, variant, tiny_data):
             "64",
             "--device",
             "cpu",
+            "--out",
+            str(tmp_path),  # not into the run, which other tests share
             "--json",
         ],
         capture_output=True,
@@ -126,23 +111,11 @@ def test_best_reloads_in_fresh_process_and_validates(runs, variant, tiny_data):
     assert result["images"] == 4
 
 
-def test_crash_leaves_last_pt_and_error_event(tiny_data, tmp_path):
+def test_crash_leaves_last_pt_and_error_event(tiny_request, tmp_path):
     from grace.sampling import DynamicClassSampler
     from grace.train.trainer import GraceTrainer
 
-    overrides, grace = build_overrides(
-        TrainRequest(
-            data=str(tiny_data),
-            model="yolo11n",
-            variant="grace",
-            epochs=3,
-            imgsz=64,
-            batch=4,
-            device="cpu",
-            project=str(tmp_path),
-            name="crash",
-        )
-    )
+    overrides, grace = build_overrides(tiny_request(tmp_path, "crash", epochs=3))
     trainer = GraceTrainer(overrides=overrides, grace=grace)
 
     def fail_in_second_epoch(tr):
@@ -198,22 +171,11 @@ def test_plain_ultralytics_reloads_predicts_fuses_and_exports(runs, variant, tin
     assert Path(onnx_path).is_file()
 
 
-def test_weights_transfer_every_original_layer_and_only_lite_fen_is_new(runs, tiny_data, tmp_path):
+def test_weights_transfer_every_original_layer_and_only_lite_fen_is_new(
+    runs, tiny_request, tmp_path
+):
     """A baseline checkpoint (as a user's yolo11 .pt would be) into the GRACE model."""
-    run = train(
-        TrainRequest(
-            data=str(tiny_data),
-            model="yolo11n",
-            variant="grace",
-            epochs=1,
-            imgsz=64,
-            batch=4,
-            device="cpu",
-            project=str(tmp_path),
-            name="t",
-            weights=str(runs["baseline"] / "weights" / "best.pt"),
-        )
-    )
+    run = train(tiny_request(tmp_path, "t", weights=str(runs["baseline"] / "weights" / "best.pt")))
     start = read_events(run)[0]
     transfer = start["transfer"]
     assert transfer["skipped"] == []
@@ -222,24 +184,11 @@ def test_weights_transfer_every_original_layer_and_only_lite_fen_is_new(runs, ti
     assert counts["transferred"] + counts["new"] == counts["total"]
 
 
-def test_ultralytics_cls_pw_stays_available_as_comparator(tiny_data, tmp_path):
+def test_ultralytics_cls_pw_stays_available_as_comparator(tiny_data, tiny_request, tmp_path):
     """--cls-pw 0.5: Ultralytics' own 1/sqrt(f) class weights in the BCE, mean 1."""
     import grace.nn  # noqa: F401
 
-    run = train(
-        TrainRequest(
-            data=str(tiny_data),
-            model="yolo11n",
-            variant="baseline",
-            epochs=1,
-            imgsz=64,
-            batch=4,
-            device="cpu",
-            project=str(tmp_path),
-            name="pw",
-            cls_pw=0.5,
-        )
-    )
+    run = train(tiny_request(tmp_path, "pw", variant="baseline", cls_pw=0.5))
     ckpt = torch.load(run / "weights" / "last.pt", map_location="cpu", weights_only=False)
     model = ckpt.get("ema") or ckpt["model"]
     w = 1 / np.sqrt(_train_class_counts(tiny_data))
