@@ -130,9 +130,7 @@ def run_job(request: CamRequest, cache: ModelCache, stop: threading.Event | None
     detections, one global range) through the engine's functions. A checkpoint that does not
     load is left out and reported in ``failed``; if none loads, the first reason is raised.
     """
-    from grace.explain import cam as engine
     from grace.explain import figure
-    from grace.explain.eigencam import global_range, normalize_global
 
     t0 = time.perf_counter()
     if request.image is not None:
@@ -155,23 +153,19 @@ def run_job(request: CamRequest, cache: ModelCache, stop: threading.Event | None
             failed.append((w, msg.splitlines()[0] if msg else w))
     if not models:
         raise GraceError(failed[0][1] if failed else "no checkpoint chosen")
-    imgsz = figure.default_imgsz(models[0])
-    cams = engine.compute_cams(image, models, layer=request.layer, imgsz=imgsz)
-    if stop is not None and stop.is_set():
-        raise Stopped()
-    dets = [engine.detect(m, image, imgsz, request.conf) for m in models]
-    raws = [c.raw for c in cams]
-    lo, hi = global_range(raws)
+    comparison = figure.compare_models(
+        image, models, layer=request.layer, detections=True, conf=request.conf
+    )
     return CamResult(
         request=request,
         image=image,
         weights=weights,
         titles=[figure.default_title(w) for w in weights],
-        cams=cams,
-        detections=dets,
-        value_range=(lo, hi),
-        maps01=normalize_global(raws, lo, hi),
-        imgsz=imgsz,
+        cams=comparison.cams,
+        detections=comparison.detections,
+        value_range=comparison.value_range,
+        maps01=comparison.maps01,
+        imgsz=comparison.imgsz,
         layers=layer_choices(models),
         failed=failed,
         seconds=time.perf_counter() - t0,
@@ -208,11 +202,6 @@ def range_text(result: CamResult) -> str:
 
 def write_png(figure: np.ndarray, path: str) -> str:
     """Write the composite as PNG (non-ASCII paths too); returns the path."""
-    import cv2
+    from grace.explain.figure import write_figure
 
-    ok, buf = cv2.imencode(".png", figure)
-    if not ok:
-        raise GraceError(f"{path}: could not encode the figure")
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    buf.tofile(str(path))
-    return str(path)
+    return str(write_figure(figure, path))

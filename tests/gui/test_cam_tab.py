@@ -23,16 +23,16 @@ class Calls(list):
 @pytest.fixture
 def calls(monkeypatch):
     """Every ``compute_cams`` call the tab makes, as the ``layer`` it asked for."""
-    from grace.explain import cam
+    from grace.explain import figure  # where compare_models looks compute_cams up
 
     seen = Calls()
-    original = cam.compute_cams
+    original = figure.compute_cams
 
     def counting(image, models, layer=None, imgsz=640):
         seen.append(layer)
         return original(image, models, layer=layer, imgsz=imgsz)
 
-    monkeypatch.setattr(cam, "compute_cams", counting)
+    monkeypatch.setattr(figure, "compute_cams", counting)
     seen.original = original
     return seen
 
@@ -73,6 +73,7 @@ def test_demo_comparison_is_grace_cams_figure_on_one_global_scale(
     tab = window.cam_tab
     settle(qtbot, tab)
     r = tab.result
+    assert calls == [None]  # the tab computed once (run_cam below counts too)
     assert r.weights == [str(p) for p in demo.models]
     assert r.request.image_path == str(demo.first_image)
     # independent: the engine's maps of the same image and models
@@ -94,7 +95,6 @@ def test_demo_comparison_is_grace_cams_figure_on_one_global_scale(
     assert np.abs(cli.astype(int) - tab.figure.astype(int)).mean() < 0.5
     pix = tab.view._pixmap.pixmap()
     assert (pix.width(), pix.height()) == (tab.figure.shape[1], tab.figure.shape[0])
-    assert calls == [None]
     # the heatmap panels are not the input: the overlays changed them
     x0, x1 = pw + GAP, 2 * pw + GAP
     assert not np.array_equal(tab.figure[-ph:, :pw], tab.figure[-ph:, x0:x1])

@@ -7,13 +7,14 @@ maths is in :mod:`grace.explain.eigencam`, the drawing in :mod:`grace.explain.re
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from grace.errors import GraceError
-from grace.explain.cam import compute_cams, detect
+from grace.explain.cam import CamMap, compute_cams, detect
 from grace.explain.eigencam import global_range, normalize_global
 from grace.explain.layers import inner_module
 from grace.explain.options import DEFAULT_COLORMAP, DEFAULT_CONF, DEFAULT_OPACITY
@@ -29,6 +30,8 @@ from grace.explain.render import (
 
 __all__ = [
     "FIGURE_SUFFIXES",
+    "Comparison",
+    "compare_models",
     "default_imgsz",
     "default_title",
     "load_models",
@@ -36,6 +39,7 @@ __all__ = [
     "read_image",
     "render_figure",
     "run_cam",
+    "write_figure",
 ]
 
 FIGURE_SUFFIXES = (".png", ".jpg", ".jpeg")
@@ -173,6 +177,48 @@ def render_figure(
     return compose(panels, names)
 
 
+@dataclass
+class Comparison:
+    """Several models' Eigen-CAMs of one image on one scale: what a figure is drawn from."""
+
+    cams: list[CamMap]
+    detections: list[Detections] | None  # each model's boxes, when asked for
+    value_range: tuple[float, float]  # the global raw range every panel shares
+    maps01: list[np.ndarray]  # the raw maps scaled by that one range
+    imgsz: int
+
+
+def compare_models(
+    image: np.ndarray,
+    models: Sequence,
+    layer: int | None = None,
+    imgsz: int | None = None,
+    detections: bool = False,
+    conf: float = DEFAULT_CONF,
+) -> Comparison:
+    """Eigen-CAMs of ``models`` on ``image`` (BGR) at one input size (default: the first model's
+    training size), optionally their detections, normalised with one global range."""
+    size = int(imgsz) if imgsz else default_imgsz(models[0])
+    if size < 32:
+        raise GraceError(f"--imgsz {size}: must be at least 32")
+    cams = compute_cams(image, models, layer=layer, imgsz=size)
+    dets = [detect(m, image, size, conf) for m in models] if detections else None
+    raws = [c.raw for c in cams]
+    lo, hi = global_range(raws)
+    return Comparison(cams, dets, (lo, hi), normalize_global(raws, lo, hi), size)
+
+
+def write_figure(figure: np.ndarray, out: str | Path) -> Path:
+    """Write ``figure`` (BGR) as ``out`` (its suffix picks the format; non-ASCII paths too)."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    ok, buf = cv2.imencode(out.suffix.lower(), figure)
+    if not ok:
+        raise GraceError(f"{out}: could not encode the figure")
+    buf.tofile(str(out))
+    return out
+
+
 def run_cam(
     image: str | Path,
     weights: Sequence[str | Path],
@@ -239,18 +285,13 @@ def run_cam(
         raise GraceError(f"--titles: {len(titles)} titles for {len(weights)} checkpoints")
     img = read_image(image)
     models = load_models(weights, device)
-    size = int(imgsz) if imgsz else default_imgsz(models[0])
-    if size < 32:
-        raise GraceError(f"--imgsz {size}: must be at least 32")
-    cams = compute_cams(img, models, layer=layer, imgsz=size)
-    dets = [detect(m, img, size, conf) for m in models] if detections else None
+    comparison = compare_models(img, models, layer, imgsz, detections, conf)
+    cams, dets, (lo, hi) = comparison.cams, comparison.detections, comparison.value_range
     raws = [c.raw for c in cams]
-    lo, hi = global_range(raws)
-    maps01 = normalize_global(raws, lo, hi)
     names = list(titles) if titles is not None else [default_title(w) for w in weights]
     fig = render_figure(
         img,
-        maps01,
+        comparison.maps01,
         names,
         input_title=Path(image).name,
         detections=dets,
@@ -258,11 +299,7 @@ def run_cam(
         opacity=opacity,
         value_range=(lo, hi) if show_colorbar else None,
     )
-    out.parent.mkdir(parents=True, exist_ok=True)
-    ok, buf = cv2.imencode(out.suffix.lower(), fig)
-    if not ok:
-        raise GraceError(f"{out}: could not encode the figure")
-    buf.tofile(str(out))
+    write_figure(fig, out)
     rpath = None
     if save_raw:
         rpath = raw_path(out)
@@ -273,7 +310,7 @@ def run_cam(
         "out": str(out),
         "raw": str(rpath) if rpath else None,
         "size": [int(fig.shape[1]), int(fig.shape[0])],
-        "imgsz": size,
+        "imgsz": comparison.imgsz,
         "device": str(dev),
         "colormap": colormap,
         "opacity": float(opacity),
