@@ -81,7 +81,11 @@ class TrainFormWidget(QWidget):
         self.name = QLineEdit()
         self.name.setPlaceholderText("automatic (variant-model)")
         defaults = QPushButton("Paper defaults")
-        defaults.setToolTip("yolo11s, 200 epochs, imgsz 640, batch 16 (SGD, lr0 0.001)")
+        d = TrainDefaults()
+        defaults.setToolTip(
+            f"{d.model}, {d.epochs} epochs, imgsz {d.imgsz}, batch {d.batch} "
+            f"({d.optimizer}, lr0 {d.lr0})"
+        )
         defaults.clicked.connect(self.paper_defaults)
 
         form = QFormLayout(self)

@@ -17,12 +17,14 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from grace.config import TrainDefaults
 from grace.train.events import EVENTS_FILE, EventTail
 
 LOG_FILE = "train.log"
 POLL_S = 0.25
 FIRST_LOG_BYTES = 256_000  # an opened run shows the end of a long log, not all of it
 CHUNK_BYTES = 256_000  # at most this much new log text per update
+_PAPER = TrainDefaults()  # the form starts from the paper's protocol
 TRAIN_NICE = 5  # the training process yields the CPU to the GUI (it still gets all idle time)
 
 
@@ -31,11 +33,11 @@ class TrainForm:
     """What the form asks; :func:`train_args` turns it into the command line."""
 
     data: str
-    model: str = "yolo11s"
+    model: str = _PAPER.model
     variant: str = "grace"
-    epochs: int = 200
-    imgsz: int = 640
-    batch: int = 16
+    epochs: int = _PAPER.epochs
+    imgsz: int = _PAPER.imgsz
+    batch: int = _PAPER.batch
     device: str = ""  # "" auto, "cpu", "0", "0,1"
     weights: str = ""
     workers: int = 8
