@@ -57,10 +57,10 @@ class LruCache:
 def decode_thumbnail(path: str, side: int = THUMB) -> np.ndarray | None:
     """``path`` decoded at most ``side`` pixels a side, as an RGB array (``None`` when
     unreadable). JPEGs decode through the DCT at a fraction of their size (``draft``)."""
-    from PIL import Image
+    from grace.data.images import open_image
 
     try:
-        with Image.open(path) as im:
+        with open_image(path) as im:
             im.draft("RGB", (side, side))
             im = im.convert("RGB")
             im.thumbnail((side, side))

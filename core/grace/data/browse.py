@@ -15,7 +15,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grace.data.images import is_image_name
+from grace.data.images import is_image_name, open_image
 from grace.data.voc_layout import name_order
 from grace.data.yolo_layout import LabelBox, label_path, load_labels, read_yolo_dataset
 from grace.errors import GraceError
@@ -141,9 +141,7 @@ def index_images(folder: str | Path) -> DatasetIndex:
 
 def image_size(path: str | Path) -> tuple[int, int]:
     """``(width, height)`` from the file header (no decode)."""
-    from PIL import Image
-
-    with Image.open(path) as im:
+    with open_image(path) as im:
         return im.size
 
 

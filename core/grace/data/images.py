@@ -51,13 +51,29 @@ def channels_equal(rgb: np.ndarray, tolerance: int = GRAY_TOLERANCE) -> bool:
     )
 
 
+def open_image(path: str | Path):
+    """``PIL.Image.open`` itself, also once Ultralytics is imported.
+
+    Ultralytics replaces ``PIL.Image.open`` with a wrapper that, for a file PIL cannot identify,
+    tries to install ``pi-heif``: offline that prints a requirements warning and raises "No
+    module named 'pi_heif'" instead of the file's real problem. A corrupt image must be reported
+    as what it is, and quickly (a folder may hold many).
+    """
+    from PIL import Image
+
+    opener = Image.open
+    if getattr(opener, "__module__", "").startswith("ultralytics"):
+        from ultralytics.utils import patches
+
+        opener = getattr(patches, "_image_open", opener)
+    return opener(path)
+
+
 def probe_image(path: str | Path) -> ImageProbe:
     """Decode ``path`` fully (JPEGs at 1/4 scale through the DCT, which is much faster and still
     reads the whole stream); never raises for a bad file, reports it in ``error`` instead."""
-    from PIL import Image
-
     try:
-        with Image.open(path) as im:
+        with open_image(path) as im:
             w, h = im.size
             mode = im.mode
             if im.format == "JPEG" and mode == "RGB":

@@ -111,3 +111,17 @@ def test_label_path_follows_ultralytics():
 
     assert label_path(Path("/d/images/train/a.jpg")) == Path("/d/labels/train/a.txt")
     assert label_path(Path("/images/x/train/images/a.png")) == Path("/images/x/train/labels/a.txt")
+
+
+def test_an_unidentifiable_image_is_reported_as_such_with_ultralytics_loaded(tmp_path, capfd):
+    """Ultralytics' PIL.Image.open wrapper would try to install pi-heif and report "No module
+    named 'pi_heif'"; the engine reports PIL's own reason and prints nothing."""
+    import ultralytics  # noqa: F401 (installs the wrapper)
+
+    from grace.data.images import probe_image
+
+    bad = tmp_path / "scratches_1.jpg"
+    bad.write_bytes(b"not a jpeg")
+    probe = probe_image(bad)
+    assert probe.error == f"cannot identify image file '{bad}'"
+    assert "pi-heif" not in capfd.readouterr().err
