@@ -70,8 +70,10 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtWidgets import QApplication
 
     from grace_gui.app import build_window
+    from grace_gui.warmup import preload_engine
 
     app = QApplication.instance() or QApplication([sys.argv[0]])
+    preload_engine()  # as grace-gui does
     with tempfile.TemporaryDirectory() as tmp:
         window = build_window(settings_path=str(Path(tmp) / "settings.ini"), demo=True)
         window.resize(width, height)

@@ -5,6 +5,15 @@ from __future__ import annotations
 import pytest
 
 
+@pytest.fixture(scope="session", autouse=True)
+def preloaded_engine():
+    """What ``grace-gui`` does before its window shows (imports, gc.freeze): the GUI tests run
+    under the same conditions as the application."""
+    from grace_gui.warmup import preload_engine
+
+    assert preload_engine() == []
+
+
 @pytest.fixture
 def settings_path(tmp_path):
     return str(tmp_path / "settings.ini")
