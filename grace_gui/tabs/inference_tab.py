@@ -240,6 +240,14 @@ class InferenceTab(Tab):
 
     def _run_result(self, summary) -> None:
         self.summary = summary
+        if summary.skipped:  # corrupt or unreadable files: reported and skipped, never silent
+            names = ", ".join(Path(s["file"]).name for s in summary.skipped[:3])
+            more = f" and {len(summary.skipped) - 3} more" if len(summary.skipped) > 3 else ""
+            self.context.notifications.warning(
+                "Inference",
+                f"{len(summary.skipped)} file(s) skipped: {names}{more}",
+                "\n".join(f"{s['file']}: {s['reason']}" for s in summary.skipped),
+            )
 
     def _run_ended(self, worker: Worker) -> None:
         if worker is not self._worker:

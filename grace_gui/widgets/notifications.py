@@ -64,6 +64,9 @@ class NotificationBar(QFrame):
     def error(self, title: str, message: str, details: str = "") -> None:
         self.notify(Notice(title, message, details, "error"))
 
+    def warning(self, title: str, message: str, details: str = "") -> None:
+        self.notify(Notice(title, message, details, "warning"))
+
     def info(self, title: str, message: str) -> None:
         self.notify(Notice(title, message, "", "info"))
 

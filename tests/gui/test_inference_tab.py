@@ -294,6 +294,22 @@ def test_bad_source_and_bad_checkpoint_are_one_line_errors(qtbot, tab, tmp_path)
     assert run_and_wait(qtbot, tab, DEMO.images).images > 0
 
 
+def test_corrupt_images_in_a_folder_are_skipped_and_named(qtbot, tab, tmp_path):
+    folder = tmp_path / "mixed"
+    shutil.copytree(DEMO.images, folder)
+    good = len(list(folder.iterdir()))
+    (folder / "aaa_truncated.jpg").write_bytes((DEMO.images / "patches_292.jpg").read_bytes()[:300])
+    (folder / "bbb_empty.jpg").write_bytes(b"")
+    summary = run_and_wait(qtbot, tab, folder)
+    assert summary.images == good  # the others all ran
+    bar = tab.context.notifications
+    assert bar.current.level == "warning"
+    assert bar.current.message == "2 file(s) skipped: aaa_truncated.jpg, bbb_empty.jpg"
+    assert [line.split(": ", 1)[0] for line in bar.current.details.splitlines()] == [
+        str(folder / "aaa_truncated.jpg"), str(folder / "bbb_empty.jpg")
+    ]  # fmt: skip
+
+
 def test_a_video_plays_with_frames_counted(qtbot, tab, tmp_path):
     import cv2
 
