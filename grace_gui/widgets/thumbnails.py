@@ -230,9 +230,6 @@ class ThumbnailModel(QAbstractListModel):
         self._rows = {p: i for i, p in enumerate(self.paths)}
         self.endResetModel()
 
-    def row_of(self, path: str | Path) -> int | None:
-        return self._rows.get(str(path))
-
     def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008, N802 (Qt)
         return 0 if parent.isValid() else len(self.paths)
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -233,13 +232,3 @@ def watch_run(
 
 def process_alive(proc: subprocess.Popen | None) -> bool:
     return proc is not None and proc.poll() is None
-
-
-def wait_gone(proc: subprocess.Popen, timeout: float) -> bool:
-    """True once ``proc`` has exited (polls; never blocks longer than ``timeout``)."""
-    t0 = time.monotonic()
-    while proc.poll() is None:
-        if time.monotonic() - t0 > timeout:
-            return False
-        time.sleep(0.05)
-    return True
