@@ -359,8 +359,11 @@ class TrainTab(Tab):
         if rc is None and self.proc is not None and s.start_time is None:
             return "starting the training process…"
         text = s.status()
-        if s.finished and s.best:
-            text += f"; best: {Path(s.best).name}"
+        if s.finished and s.best and self.run_dir is not None:
+            # the end event's path is where it was trained: look in this folder
+            best = Path(self.run_dir) / "weights" / Path(s.best).name
+            missing = "; its weights are not in this folder"
+            text += f"; best: weights/{best.name}" if best.is_file() else missing
         if self._stopping and not s.finished:
             text += "; stopping after the current batch…"
         return text
