@@ -59,6 +59,7 @@ def _cmd_train(a: argparse.Namespace) -> dict:
         cls_pw=a.cls_pw,
         plots=a.plots,
         resume=a.resume,
+        background_only=a.background_only,
     )
     run_dir = train(req)
     from grace.train.events import read_events
@@ -114,6 +115,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="Ultralytics' inverse-frequency class weights in the loss (comparator), 0..1",
     )
     t.add_argument("--plots", action="store_true", help="let Ultralytics write its plots")
+    t.add_argument(
+        "--background-only",
+        action="store_true",
+        help="train even when no training image has a box the trainer keeps",
+    )
     t.add_argument(
         "--resume", metavar="RUN", help="continue a stopped run (run dir or its last.pt)"
     )

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from grace.data.check import IMAGE_SUFFIXES
-
+IMAGE_SUFFIXES = {".bmp", ".dng", ".jpeg", ".jpg", ".mpo", ".png", ".tif", ".tiff", ".webp", ".pfm"}
 GRAY_TOLERANCE = 2  # grey levels by which R, G and B may differ in a "grayscale" JPEG
 
 

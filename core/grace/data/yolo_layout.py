@@ -21,50 +21,131 @@ _FIX_KIND = {"clipped": "box_clipped", "outside": "box_outside", "zero_area": "z
 
 @dataclass
 class YoloDataset:
-    """``names`` in id order; ``splits``: split -> (image folder, images sorted by name)."""
+    """``names`` in id order; ``splits``: split -> (image folder, images sorted by name), every
+    path absolute; ``root`` the dataset root (``path:``) and ``raw`` the YAML as written."""
 
     yaml_path: Path
     names: list[str]
     splits: dict[str, tuple[Path, list[Path]]] = field(default_factory=dict)
+    root: Path | None = None
+    raw: dict = field(default_factory=dict)
+
+    def trainer_data(self) -> dict:
+        """The dataset dict Ultralytics' trainer and validator expect (what its
+        ``check_det_dataset`` returns), built from *this* reading, so that training and
+        validation see exactly the folders ``grace data stats`` reports on."""
+        keys = {k for spellings in SPLIT_KEYS.values() for k in spellings}
+        data = {k: v for k, v in self.raw.items() if k not in keys}
+        data.update(
+            path=str(self.root or self.yaml_path.parent),
+            names=dict(enumerate(self.names)),
+            nc=len(self.names),
+            channels=int(self.raw.get("channels", 3)),
+            yaml_file=str(self.yaml_path),
+        )
+        for split, (folder, _) in self.splits.items():
+            data[split] = str(folder)
+        return data
+
+    def write_resolved_yaml(self, path: str | Path) -> Path:
+        """Write a data.yaml with absolute folders (for a tool that reads its own YAML)."""
+        from grace.fileio import atomic_write_text
+
+        data = {k: v for k, v in self.trainer_data().items() if k != "yaml_file"}
+        atomic_write_text(path, yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+        return Path(path)
 
 
 def find_data_yaml(path: str | Path) -> Path:
-    """``path`` itself, or the ``data.yaml`` (or single ``*.yaml``) in the folder ``path``."""
-    p = Path(path)
+    """``path`` itself, or the ``data.yaml`` (or single ``*.yaml``) in the folder ``path``;
+    always absolute."""
+    p = Path(path).expanduser().absolute()
     if p.is_file():
         return p
     if not p.is_dir():
-        raise GraceError(f"{p}: not found")
+        raise GraceError(f"{path}: not found")
     if (p / "data.yaml").is_file():
         return p / "data.yaml"
     found = sorted(p.glob("*.yaml")) + sorted(p.glob("*.yml"))
     if len(found) != 1:
-        raise GraceError(f"{p}: no data.yaml (found {len(found)} YAML files)")
+        raise GraceError(f"{path}: no data.yaml (found {len(found)} YAML files)")
     return found[0]
 
 
+def _dataset_root(data: dict, yaml_path: Path) -> Path:
+    """The dataset root: ``path:`` when given, else the YAML's folder. A relative ``path:``
+    is taken from the current directory as Ultralytics does, else from the YAML's folder (a
+    dataset moved together with its data.yaml)."""
+    given = data.get("path")
+    if not given:
+        return yaml_path.parent
+    p = Path(str(given)).expanduser()
+    if p.is_absolute():
+        return p
+    for base in (Path.cwd(), yaml_path.parent):
+        if (base / p).is_dir():
+            return (base / p).resolve()
+    return (yaml_path.parent / p).resolve()
+
+
 def _resolve_split(yaml_path: Path, root: Path, entry: str) -> Path | None:
-    """The folder a split entry means. Roboflow writes ``../train/images`` relative to a parent
-    that does not exist; try the usual readings and take the first folder that exists."""
-    e = Path(str(entry))
+    """The folder a split entry means: Ultralytics' reading first (``root/entry``, then without
+    a leading ``../``); Roboflow writes ``../train/images`` relative to a parent that does not
+    exist, so then the usual readings of an export; the first folder that exists."""
+    e = Path(str(entry)).expanduser()
+    if e.is_absolute():
+        return e if e.is_dir() else None
     here = yaml_path.parent
-    stripped = Path(*[p for p in e.parts if p not in ("..", ".")]) if not e.is_absolute() else e
-    candidates = [e] if e.is_absolute() else [root / e, here / e, here / stripped]
+    stripped = Path(*[p for p in e.parts if p not in ("..", ".")] or ["."])
+    candidates = [root / e]
+    if str(entry).startswith("../"):
+        candidates.append(root / str(entry)[3:])
+    candidates += [here / e, here / stripped]
     candidates.append(here / Path(*e.parts[-2:]) if len(e.parts) >= 2 else here / e.name)
-    return next((c for c in candidates if c.is_dir()), None)
+    return next((c.resolve() for c in candidates if c.is_dir()), None)
+
+
+def _class_count(value: object, yaml_path: Path) -> int:
+    try:
+        n = float(value)  # type: ignore[arg-type]
+        if n != int(n) or n < 1:
+            raise ValueError
+    except (TypeError, ValueError):
+        raise GraceError(
+            f"{yaml_path}: nc must be a whole number of classes (got {value!r})"
+        ) from None
+    return int(n)
 
 
 def _names(data: dict, yaml_path: Path) -> list[str]:
+    """Class names in id order. ``names`` is a list, or a mapping whose keys are the ids
+    0..n-1 written as numbers or as text (Ultralytics reads both); without ``names``, ``nc``
+    gives ``class_0`` ... as Ultralytics does."""
     names = data.get("names")
+    nc = data.get("nc")
+    if names is None and nc is not None:
+        return [f"class_{i}" for i in range(_class_count(nc, yaml_path))]
     if isinstance(names, dict):
-        try:
-            names = [names[k] for k in sorted(names, key=int)]
-        except (TypeError, ValueError):
-            raise GraceError(f"{yaml_path}: 'names' keys must be class ids 0..n-1") from None
+        ids: dict[int, object] = {}
+        for k, v in names.items():
+            try:
+                i = int(str(k).strip())
+            except ValueError:
+                raise GraceError(
+                    f"{yaml_path}: 'names' key {k!r} is not a class id "
+                    f"(expected 0..{len(names) - 1})"
+                ) from None
+            if i in ids:
+                raise GraceError(f"{yaml_path}: 'names' has class id {i} twice ({ids[i]!r}, {v!r})")
+            ids[i] = v
+        if sorted(ids) != list(range(len(ids))):
+            raise GraceError(
+                f"{yaml_path}: 'names' ids must be 0..{len(ids) - 1} (got {sorted(ids)})"
+            )
+        names = [ids[i] for i in range(len(ids))]
     if not names or not isinstance(names, list):
         raise GraceError(f"{yaml_path}: no class 'names'")
-    nc = data.get("nc")
-    if nc is not None and int(nc) != len(names):
+    if nc is not None and _class_count(nc, yaml_path) != len(names):
         raise GraceError(f"{yaml_path}: nc is {nc} but there are {len(names)} names")
     return [str(n) for n in names]
 
@@ -72,20 +153,33 @@ def _names(data: dict, yaml_path: Path) -> list[str]:
 def read_yolo_dataset(
     path: str | Path, required: tuple[str, ...] = ("train", "val")
 ) -> YoloDataset:
-    """Read ``data.yaml`` (or a folder holding it). Splits are ``train``, ``val`` (also spelt
-    ``valid``) and ``test``; a listed split whose folder is missing, or a missing required
-    split, is a :class:`GraceError`."""
+    """Read ``data.yaml`` (or a folder holding it): the one reader of dataset files, used by
+    stats, import, training, validation and the application.
+
+    Splits are ``train``, ``val`` (also spelt ``valid`` or ``validation``) and ``test``,
+    resolved as in :func:`_dataset_root` and :func:`_resolve_split`. A listed split whose
+    folder is missing, a missing required split, bad ``names``/``nc``, or a file that is not
+    YAML is a :class:`GraceError` naming the file.
+    """
     yaml_path = find_data_yaml(path)
     try:
-        data = yaml.safe_load(yaml_path.read_text())
-    except (yaml.YAMLError, UnicodeDecodeError) as e:
-        raise GraceError(f"{yaml_path}: not valid YAML ({str(e).splitlines()[0]})") from None
+        data = yaml.safe_load(yaml_path.read_bytes().decode("utf-8"))
+    except UnicodeDecodeError as e:
+        raise GraceError(
+            f"{yaml_path}: not UTF-8 text (byte {e.object[e.start]:#04x} at offset {e.start})"
+        ) from None
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        what = getattr(e, "problem", None) or str(e).splitlines()[0]
+        raise GraceError(f"{yaml_path}: not valid YAML{where} ({what})") from None
+    except OSError as e:
+        raise GraceError(f"{yaml_path}: cannot read ({e.strerror or e})") from None
     if not isinstance(data, dict):
         raise GraceError(f"{yaml_path}: expected a mapping with 'train', 'val' and 'names'")
     names = _names(data, yaml_path)
-    root = Path(str(data.get("path") or yaml_path.parent))
-    root = root if root.is_absolute() else yaml_path.parent / root
-    ds = YoloDataset(yaml_path, names)
+    root = _dataset_root(data, yaml_path)
+    ds = YoloDataset(yaml_path, names, root=root, raw=data)
     for split, keys in SPLIT_KEYS.items():
         key = next((k for k in keys if data.get(k)), None)
         if key is None:
@@ -93,11 +187,16 @@ def read_yolo_dataset(
                 raise GraceError(f"{yaml_path}: no '{split}' entry")
             continue
         if not isinstance(data[key], str):
-            raise GraceError(f"{yaml_path}: '{key}' must be one folder (lists are not supported)")
+            raise GraceError(
+                f"{yaml_path}: '{key}' must be one folder (lists and .txt image lists are not "
+                "supported)"
+            )
         folder = _resolve_split(yaml_path, root, data[key])
         if folder is None:
-            raise GraceError(f"{yaml_path}: {key} folder {data[key]!r} not found")
+            raise GraceError(f"{yaml_path}: {key} folder {data[key]!r} not found (root {root})")
         images = sorted((p for p in folder.rglob("*") if is_image_name(p)), key=name_order)
+        if split in required and not images:
+            raise GraceError(f"{yaml_path}: the {split} split has no images ({folder})")
         ds.splits[split] = (folder, images)
     return ds
 
@@ -177,9 +276,16 @@ def load_labels(image: Path, nc: int) -> tuple[list[LabelBox] | None, list[Probl
     if not label.is_file():
         return None, [Problem(str(image), "image_without_label", f"no {label.name}")]
     try:
-        text = label.read_text()
-    except (OSError, UnicodeDecodeError) as e:
-        return [], [Problem(str(label), "malformed_label", f"unreadable ({e}); no boxes kept")]
+        text = label.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        where = f"byte {e.object[e.start]:#04x} at offset {e.start}"
+        return [], [
+            Problem(str(label), "malformed_label", f"not UTF-8 text ({where}); no boxes kept")
+        ]
+    except OSError as e:
+        return [], [
+            Problem(str(label), "malformed_label", f"unreadable ({e.strerror or e}); no boxes kept")
+        ]
     boxes, issues = parse_label_text(text, nc)
     problems = [Problem(str(label), kind, f"line {n}: {detail}") for n, kind, detail in issues]
     seen: set[tuple] = set()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -159,6 +160,22 @@ def write_json(path: Path, obj: Any) -> Path:
     return path
 
 
+def check_same_classes(
+    weights: str | Path, model_names: dict | list, data: str | Path, data_names: list[str]
+) -> None:
+    """Refuse to score a model under another dataset's class names: a :class:`GraceError`
+    listing both when the model's classes (id order) differ from the data.yaml's."""
+    if isinstance(model_names, dict):
+        model_names = [model_names[k] for k in sorted(model_names)]
+    ours = [str(n) for n in model_names]
+    if ours != list(data_names):
+        raise GraceError(
+            f"{weights}: the model's classes [{', '.join(ours)}] differ from {data}'s "
+            f"[{', '.join(data_names)}]; evaluate it on a dataset with the same classes in the "
+            "same order"
+        )
+
+
 def validate(
     weights: str,
     data: str,
@@ -191,7 +208,7 @@ def validate(
         JSON-ready metrics (see ``build_result``), plus ``weights``, ``data``, ``images``,
         ``settings``, ``out_dir`` and ``files``; the same dict is written to ``metrics.json``.
     """
-    from grace.data.check import check_data_yaml
+    from grace.data.yolo_layout import read_yolo_dataset
     from grace.eval.coco import coco_evaluate
     from grace.eval.collect import collect_predictions
     from grace.eval.cost import model_cost
@@ -200,20 +217,25 @@ def validate(
 
     if not Path(weights).is_file():
         raise GraceError(f"{weights}: weights file not found")
-    summary = check_data_yaml(data)
+    ds = read_yolo_dataset(data)
     model = load_yolo(weights)
+    check_same_classes(weights, model.names, ds.yaml_path, ds.names)
     out_dir = Path(out) if out else default_out_dir(weights)
     if out_dir.exists() and not out_dir.is_dir():
         raise GraceError(f"{out_dir}: output path exists and is not a directory")
     cost = model_cost(model.model, imgsz)  # before validation, which may fuse the model
-    col = collect_predictions(model, data, imgsz, batch, device, conf, iou, max_det, out_dir)
+    with tempfile.TemporaryDirectory(prefix="grace-val-") as tmp:
+        resolved = ds.write_resolved_yaml(Path(tmp) / "data.yaml")  # the folders we read
+        col = collect_predictions(
+            model, resolved, imgsz, batch, device, conf, iou, max_det, out_dir
+        )
     m = evaluate(col.records, col.names)
     coco = coco_evaluate(col.records, col.names, max_det=max_det)
     result = {
         "weights": str(weights),
         "data": str(data),
         "images": len(col.records),
-        "images_in_split": summary.images["val"],
+        "images_in_split": len(ds.splits["val"][1]),
         **build_result(
             m, coco, size_bucket_counts(col.records), cost, col.speed_ms, col.ultralytics
         ),

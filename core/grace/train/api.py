@@ -4,12 +4,16 @@ all call these."""
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from grace.config import MODEL_SCALES, VARIANTS, GraceConfig, TrainDefaults
 from grace.errors import GraceError
+
+if TYPE_CHECKING:
+    from grace.data.check import TrainingCheck
 
 _DEFAULTS = TrainDefaults()
 
@@ -36,6 +40,7 @@ class TrainRequest:
     cls_pw: float = 0.0
     plots: bool = False
     resume: str | None = None
+    background_only: bool = False  # train even if no image has a box the trainer keeps
     extra: dict[str, Any] = field(default_factory=dict)  # any other Ultralytics train argument
 
 
@@ -61,10 +66,23 @@ def _resolve_resume(resume: str) -> Path:
     return last
 
 
-def build_overrides(req: TrainRequest) -> tuple[dict[str, Any], GraceConfig]:
+def check_dataset(req: TrainRequest) -> TrainingCheck:
+    """The dataset of ``req`` as the trainer will see it (:mod:`grace.data.check`); a
+    :class:`GraceError` when it is missing, unreadable or has nothing to train on."""
+    from grace.data.check import check_for_training
+
+    if not req.data:
+        raise GraceError("no dataset: pass --data path/to/data.yaml")
+    return check_for_training(req.data, background_only=req.background_only)
+
+
+def build_overrides(
+    req: TrainRequest, dataset: TrainingCheck | None = None
+) -> tuple[dict[str, Any], GraceConfig]:
     """Validate ``req`` and turn it into Ultralytics overrides plus the GRACE config.
 
-    Raises :class:`GraceError` with one line for every bad input, before anything is created.
+    ``dataset`` is :func:`check_dataset`'s result when the caller already has it. Raises
+    :class:`GraceError` with one line for every bad input, before anything is created.
     """
     if req.variant not in VARIANTS:
         raise GraceError(f"unknown variant {req.variant!r}: expected one of {', '.join(VARIANTS)}")
@@ -74,11 +92,7 @@ def build_overrides(req: TrainRequest) -> tuple[dict[str, Any], GraceConfig]:
         if req.device:
             over["device"] = req.device
         return over, grace
-    from grace.data.check import check_data_yaml
-
-    if not req.data:
-        raise GraceError("no dataset: pass --data path/to/data.yaml")
-    check_data_yaml(req.data)
+    dataset = dataset or check_dataset(req)
     model = resolve_model(req.model)
     if req.weights and not Path(req.weights).is_file():
         raise GraceError(f"{req.weights}: weights file not found")
@@ -86,7 +100,7 @@ def build_overrides(req: TrainRequest) -> tuple[dict[str, Any], GraceConfig]:
         if value < 1:
             raise GraceError(f"--{name} must be at least 1 (got {value})")
     over = {
-        "data": str(req.data),
+        "data": str(dataset.dataset.yaml_path),  # absolute: the trainer may run elsewhere
         "model": model,
         "pretrained": str(req.weights) if req.weights else False,
         "epochs": req.epochs,
@@ -108,11 +122,32 @@ def build_overrides(req: TrainRequest) -> tuple[dict[str, Any], GraceConfig]:
     return over, grace
 
 
+def report_dropped(dataset: TrainingCheck, stream: TextIO | None = None) -> None:
+    """Name on ``stream`` (stderr) every image the trainer will leave out, and why."""
+    stream = stream or sys.stderr
+    for d in dataset.dropped:
+        print(f"grace: warning: training leaves out {d.image}: {d.reason}", file=stream)
+    if dataset.dropped:
+        per_split = ", ".join(
+            f"{split} {sum(d.split == split for d in dataset.dropped)} of {n}"
+            for split, n in dataset.images.items()
+        )
+        print(
+            f"grace: warning: {len(dataset.dropped)} images left out ({per_split}); the run's "
+            "start event lists them",
+            file=stream,
+        )
+
+
 def train(req: TrainRequest) -> Path:
     """Run one training to the end (or to its ``STOP`` file); returns the run directory."""
-    overrides, grace = build_overrides(req)
+    dataset = None if req.resume else check_dataset(req)
+    overrides, grace = build_overrides(req, dataset)
     from grace.train.trainer import GraceTrainer
 
+    if dataset is not None:
+        report_dropped(dataset)
     trainer = GraceTrainer(overrides=overrides, grace=grace)
+    trainer.dataset_check = dataset
     trainer.train()
     return Path(trainer.save_dir)

@@ -76,6 +76,7 @@ class GraceTrainer(DetectionTrainer):
         self.balancer: DSCBSM | None = None
         self.transfer: dict | None = None  # what --weights transferred into the model
         self.stopped_by_user = False
+        self.dataset_check = None  # grace.data.check.TrainingCheck, when the caller made one
         self._batch_in_epoch = 0
         self._in_final_eval = False
         self.events = EventWriter(self.save_dir, enabled=RANK in {-1, 0})
@@ -95,6 +96,19 @@ class GraceTrainer(DetectionTrainer):
                 self.add_callback(event, fn)
 
     # ---- Ultralytics extension points -------------------------------------------------------
+    def get_dataset(self) -> dict:
+        """The dataset as our one data.yaml reader resolves it (the folders ``grace data
+        stats`` reports on), instead of Ultralytics' own resolution of the same file."""
+        from grace.data.yolo_layout import read_yolo_dataset
+
+        check = getattr(self, "dataset_check", None)
+        ds = check.dataset if check is not None else read_yolo_dataset(self.args.data)
+        data = ds.trainer_data()
+        self.args.data = data["yaml_file"]
+        if self.args.single_cls:
+            data["names"], data["nc"] = {0: "item"}, 1
+        return data
+
     def get_model(self, cfg=None, weights=None, verbose: bool = True):
         model = super().get_model(cfg=cfg, weights=None, verbose=verbose)
         if self.grace.use_fen:
@@ -183,6 +197,11 @@ class GraceTrainer(DetectionTrainer):
     # ---- callbacks --------------------------------------------------------------------------
     def _on_train_start(self) -> None:
         model = unwrap_model(self.model)
+        check = self.dataset_check
+        if check is None and RANK in {-1, 0}:  # resumed, or rebuilt in a DDP process
+            from grace.data.check import check_for_training
+
+            check = check_for_training(self.args.data, background_only=True)
         self.events.write(
             "start",
             config={k: v for k, v in vars(self.args).items()},
@@ -190,6 +209,8 @@ class GraceTrainer(DetectionTrainer):
             variant=self.grace.variant,
             classes=list(self.data["names"].values()),
             dataset={"train": len(self.train_loader.dataset), "val": len(self.test_loader.dataset)},
+            data=str(self.args.data),
+            dropped=[] if check is None else check.to_dict()["dropped"],
             epochs=self.epochs,
             start_epoch=self.start_epoch,
             batches_per_epoch=len(self.train_loader),

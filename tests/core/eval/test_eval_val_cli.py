@@ -153,3 +153,39 @@ def test_compare_real_run_before_and_after_val(validated, tmp_path):
     want = 100 * (result["metrics"]["mAP50"] - old["metrics"]["mAP50"])
     assert new["delta"]["metrics"]["mAP50"] == pytest.approx(want)
     assert all((tmp_path / "cmp" / f).is_file() for f in ("compare.md", "compare.csv"))
+
+
+def test_val_refuses_a_model_whose_classes_differ_from_the_data(grace_run, tiny_data, tmp_path):
+    """The tiny run's classes are scratch, patch, pit; scoring them under other names would
+    be silently wrong."""
+    other = tmp_path / "other"
+    shutil.copytree(tiny_data.parent, other)
+    data = other / "data.yaml"
+    data.write_text(
+        f"path: {other}\ntrain: images/train\nval: images/val\nnames: [pit, patch, scratch]\n"
+    )
+    r = _grace("val", "--weights", str(grace_run / "weights" / "best.pt"), "--data", str(data),
+               "--imgsz", "64", "--device", "cpu", "--out", str(tmp_path / "val"))  # fmt: skip
+    assert r.returncode == 2
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1, r.stderr
+    assert "the model's classes [scratch, patch, pit] differ from" in lines[0]
+    assert "[pit, patch, scratch]" in lines[0]
+    assert not (tmp_path / "val").exists()
+
+
+def test_val_of_the_demo_through_a_relative_data_yaml_without_path(tmp_path):
+    """The bundled demo's data.yaml has no ``path:``; given relative to the repository root it
+    used to resolve to resources/demo/neu-det/resources/demo/neu-det/images/..."""
+    repo = Path(__file__).resolve().parents[3]
+    out = tmp_path / "val"
+    r = _grace("val", "--weights", "resources/models/neu-det_yolo11n_grace.pt",
+               "--data", "resources/demo/neu-det/data.yaml", "--imgsz", "256", "--batch", "4",
+               "--device", "cpu", "--out", str(out), "--json", cwd=repo)  # fmt: skip
+    assert r.returncode == 0, r.stderr[-2000:]
+    result = json.loads(r.stdout)
+    val_images = list((repo / "resources/demo/neu-det/images/val").glob("*.jpg"))
+    assert result["images"] == result["images_in_split"] == len(val_images) == 12
+    labels = repo / "resources/demo/neu-det/labels/val"
+    boxes = sum(len(p.read_text().split("\n")) - 1 for p in labels.glob("*.txt"))
+    assert result["instances"] == boxes

@@ -50,7 +50,7 @@ def _dataset(root: Path, label: str = "0 0.5 0.5 0.2 0.2\n", with_images: bool =
         (lambda d: ["--data", str(_dataset(d, with_images=False))], ["train split has no images"]),
         (
             lambda d: ["--data", str(_dataset(d, label="7 0.5 0.5 0.2 0.2\n"))],
-            ["a.txt:1", "class id 7"],
+            ["no instances to train on", "a.jpg", "a.txt", "class id 7 outside 0..1"],
         ),
         (
             lambda d: ["--data", str(_dataset(d)), "--weights", str(d / "nope.pt")],
