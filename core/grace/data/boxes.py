@@ -31,13 +31,28 @@ def size_bucket(area: float) -> str:
     return "medium" if area <= MEDIUM_MAX_AREA else "large"
 
 
-def pixel_area(w: float, h: float, width: int, height: int) -> float:
-    """Area in pixels of a normalised ``w x h`` box in a ``width x height`` image.
+def side_area(w_px: float, h_px: float) -> float:
+    """Area of a ``w_px x h_px`` box in pixels, each side rounded to 1/100 pixel first.
 
-    Each side is rounded to 1/100 pixel first, which undoes the 6-decimal rounding of label files
-    (exact for images up to 10,000 pixels a side), so integer boxes land exactly on 32**2, 96**2.
+    The rounding undoes the 6-decimal rounding of label files and the float error of
+    normalised-to-pixel conversions (exact for images up to 10,000 pixels a side), so integer
+    boxes land exactly on 32**2 and 96**2 whichever path computed them.
     """
-    return round(w * width, 2) * round(h * height, 2)
+    return round(w_px, 2) * round(h_px, 2)
+
+
+def pixel_area(w: float, h: float, width: int, height: int) -> float:
+    """Area in pixels of a normalised ``w x h`` box in a ``width x height`` image."""
+    return side_area(w * width, h * height)
+
+
+def size_bucket_counts(sides_px) -> dict[str, int]:
+    """Boxes per size bucket, from ``(w_px, h_px)`` pairs: the one rule for ``grace data stats``
+    and ``grace val``."""
+    counts = dict.fromkeys(SIZE_BUCKETS, 0)
+    for w, h in sides_px:
+        counts[size_bucket(side_area(float(w), float(h)))] += 1
+    return counts
 
 
 @dataclass(frozen=True)

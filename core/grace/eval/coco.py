@@ -1,7 +1,8 @@
 """The reference COCO tool (pycocotools ``COCOeval``, bbox) on the same records, in memory.
 
-Its AP, AP50, AP75 and AP small/medium/large (areas < 32², 32²..96², > 96² pixels of the
-original image) are reported beside our own figures; the size-bucket APs come from here only.
+Its AP, AP50, AP75 and AP small/medium/large (pycocotools' closed area ranges [0, 32²],
+[32², 96²], [96², ∞) in pixels of the original image) are reported beside our own figures;
+the size-bucket APs come from here only.
 """
 
 from __future__ import annotations
@@ -13,24 +14,23 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from grace.eval.records import ImageRecord, box_areas
-
-SIZE_BUCKETS = ("small", "medium", "large")
-SMALL_MAX, MEDIUM_MAX = 32**2, 96**2  # COCO area rule, in pixels
+from grace.data.boxes import SIZE_BUCKETS
+from grace.data.boxes import size_bucket_counts as box_size_counts
+from grace.eval.records import ImageRecord
 
 
 def size_bucket_counts(records: Sequence[ImageRecord]) -> dict[str, int]:
-    """Ground-truth instances per COCO size bucket (area < 32², < 96², else large).
+    """Ground-truth instances per COCO size bucket, by the rule of :mod:`grace.data.boxes`
+    (the one ``grace data stats`` uses: a box on a boundary goes to the lower bucket).
 
     pycocotools' own ranges are closed intervals, so a box of exactly 32² or 96² pixels counts
     in both neighbouring buckets of its AP_S/M/L; here each box counts once.
     """
-    areas = np.concatenate([box_areas(r.gt_boxes) for r in records]) if records else np.zeros(0)
-    return {
-        "small": int(np.sum(areas < SMALL_MAX)),
-        "medium": int(np.sum((areas >= SMALL_MAX) & (areas < MEDIUM_MAX))),
-        "large": int(np.sum(areas >= MEDIUM_MAX)),
-    }
+    sides = []
+    for r in records:
+        b = np.asarray(r.gt_boxes, dtype=float).reshape(-1, 4)
+        sides += list(zip(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1], strict=True))
+    return box_size_counts(sides)
 
 
 def to_coco(records: Sequence[ImageRecord], names: Sequence[str]) -> tuple[dict, list[dict]]:

@@ -83,9 +83,3 @@ def xywhn_to_xyxy(xywhn, width: int, height: int) -> np.ndarray:
     scale = np.array([width, height, width, height], dtype=np.float64)
     xy, wh = b[:, :2], b[:, 2:]
     return np.concatenate([xy - wh / 2, xy + wh / 2], axis=1) * scale
-
-
-def box_areas(xyxy) -> np.ndarray:
-    """Areas of xyxy boxes (no +1 pixel convention, as COCO)."""
-    b = _boxes(xyxy)
-    return np.clip(b[:, 2] - b[:, 0], 0, None) * np.clip(b[:, 3] - b[:, 1], 0, None)

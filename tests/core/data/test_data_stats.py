@@ -92,3 +92,25 @@ def test_stats_on_real_neu_det_gives_the_papers_size_buckets(neu_import):
     assert tot["grayscale_as_rgb"] == 1799
     assert st["duplicates"] == []  # patches_105 was dropped by the import
     assert st["problem_counts"] == {"duplicate_box": 3}  # crazing_120, inclusion_62, patches_198
+
+
+def test_val_counts_neu_det_sizes_by_the_same_rule(neu_import):
+    """``grace val``'s size counts (from pixel xyxy records, as the validator builds them) equal
+    ``grace data stats``' and the paper's; they differed by the boundary box before."""
+    from PIL import Image
+
+    from grace.eval.coco import size_bucket_counts
+    from grace.eval.records import ImageRecord, xywhn_to_xyxy
+
+    _, out = neu_import
+    records = []
+    for split in ("train", "val"):
+        for label in sorted((out / "labels" / split).glob("*.txt")):
+            rows = [x.split() for x in label.read_text().splitlines() if x.strip()]
+            if not rows:
+                continue
+            image = next((out / "images" / split).glob(label.stem + ".*"))
+            w, h = Image.open(image).size
+            boxes = xywhn_to_xyxy([[float(v) for v in r[1:]] for r in rows], w, h)
+            records.append(ImageRecord(str(image), w, h, boxes, [int(r[0]) for r in rows]))
+    assert size_bucket_counts(records) == {"small": 447, "medium": 2772, "large": 967}

@@ -139,10 +139,13 @@ def test_no_predictions_at_all():
 
 
 def test_size_buckets_follow_the_coco_area_rule():
-    sides = [31, 32, 95, 96, 150]  # areas 961 (small), 1024, 9025 (medium), 9216, 22500 (large)
+    # areas 961, 1024 = 32² (small: a boundary box goes to the lower bucket, as in grace data
+    # stats), 9025, 9216 = 96² (medium), 22500 (large); grace val counted 32² and 96² one
+    # bucket up before the two rules became one
+    sides = [31, 32, 95, 96, 150]
     gt = [[200 * i, 0, 200 * i + s, s] for i, s in enumerate(sides)]  # side by side, apart
     rec = ImageRecord("x", 1000, 200, gt, [0] * 5)
-    assert size_bucket_counts([rec]) == {"small": 1, "medium": 2, "large": 2}
+    assert size_bucket_counts([rec]) == {"small": 2, "medium": 2, "large": 1}
     # pycocotools' ranges are closed ([0, 32²], [32², 96²], [96², inf]): a box of exactly 32²
     # counts in both small and medium there, so the AP check keeps off the boundaries
     sides = [31, 33, 95, 97, 150]
