@@ -147,6 +147,13 @@ def train(req: TrainRequest) -> Path:
 
     if dataset is not None:
         report_dropped(dataset)
+    if grace.use_ds and overrides.get("cache") in ("ram", True):
+        print(
+            "grace: warning: cache=ram: Ultralytics' Mosaic then picks its 3 partner images "
+            "uniformly, so 3 of every 4 mosaic tiles bypass the DS-CBSM++ sampler; use "
+            "cache=disk or no cache to keep the sampling balanced",
+            file=sys.stderr,
+        )
     trainer = GraceTrainer(overrides=overrides, grace=grace)
     trainer.dataset_check = dataset
     trainer.train()

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import torch
 import torch.distributed as dist
-from ultralytics.data.build import InfiniteDataLoader, seed_worker
+from ultralytics.data.build import build_dataloader
 from ultralytics.models.yolo.detect import DetectionTrainer
 from ultralytics.utils import DEFAULT_CFG, LOCAL_RANK, RANK
 from ultralytics.utils.torch_utils import torch_distributed_zero_first, unwrap_model
@@ -31,6 +31,7 @@ from grace.config import GraceConfig
 from grace.nn.build import transfer_report
 from grace.nn.fen import attach_fen, fen_strength, set_fen_strength
 from grace.sampling import DSCBSM
+from grace.sampling.loader import with_sampler
 from grace.train.amp import offline_amp_check
 from grace.train.events import STOP_FILE, EventWriter
 from grace.train.loss import StatsDetectionLoss
@@ -143,22 +144,18 @@ class GraceTrainer(DetectionTrainer):
                 seed=self.args.seed,
                 chunk=batch_size,
             )
-        sampler = self.balancer.sampler
-        batches = -(-len(sampler) // batch_size)
-        workers = min(os.cpu_count() or 1, self.args.workers, 0 if batches <= 1 else batches)
-        generator = torch.Generator()
-        generator.manual_seed(6148914691236517205 + max(rank, 0) + self.args.seed)
-        return InfiniteDataLoader(
-            dataset=dataset,
-            batch_size=batch_size,
-            sampler=sampler,
-            num_workers=workers,
-            prefetch_factor=4 if workers > 0 else None,
-            pin_memory=self.device.type == "cuda",
-            collate_fn=getattr(dataset, "collate_fn", None),
-            worker_init_fn=seed_worker,
-            generator=generator,
+        # Ultralytics' builder (workers per device, seeds, pinning) with our sampler under it;
+        # rank -1 and no shuffle: the sampler shards and randomises itself
+        loader = build_dataloader(
+            dataset,
+            batch=batch_size,
+            workers=self.args.workers,
+            shuffle=False,
+            rank=-1,
+            drop_last=self.args.compile,
+            device=self.device,
         )
+        return with_sampler(loader, self.balancer.sampler)
 
     def _setup_train(self) -> None:
         with offline_amp_check():
