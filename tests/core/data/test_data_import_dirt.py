@@ -89,6 +89,9 @@ def test_gbk_xml_is_decoded_and_a_still_bad_file_is_one_bad_xml(tmp_path):
     }
     data = yaml.safe_load((tmp_path / "out" / "data.yaml").read_text())
     assert data["names"] == {0: "划痕", 1: "斑块"}
+    r = _grace("data", "import", "voc", str(src), str(tmp_path / "out"))  # the human summary
+    assert r.returncode == 0  # and the names as written, not \u escapes:
+    assert 'names: ["划痕", "斑块"]' in r.stdout.splitlines()
 
 
 # 2. EXIF orientation -------------------------------------------------------------------------
