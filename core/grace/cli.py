@@ -144,8 +144,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _print_human(result: dict) -> None:
-    for key, value in result.items():
-        print(f"{key}: {json.dumps(value) if isinstance(value, (dict, list)) else value}")
+    for key, value in result.items():  # names as written (a gbk set's class names readable)
+        text = json.dumps(value, ensure_ascii=False) if isinstance(value, (dict, list)) else value
+        print(f"{key}: {text}")
 
 
 def main(argv: list[str] | None = None) -> int:

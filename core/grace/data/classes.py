@@ -107,3 +107,67 @@ def resolve_classes(
         names = sorted(best.values())
     renamed = {r: c for r, c in canonical.items() if c is not None and c != r}
     return ClassMap(list(names), canonical, renamed)
+
+
+TYPO_MAX_BOXES = 5  # a class with at most this many boxes may be a typo of a commoner one
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Optimal-string-alignment distance: insertions, deletions, substitutions and swaps of two
+    adjacent characters each count 1 (``scrach`` -> ``scratch`` 1, ``scartch`` -> ``scratch``
+    1)."""
+    d = [[i + j if i * j == 0 else 0 for j in range(len(b) + 1)] for i in range(len(a) + 1)]
+    for i in range(1, len(a) + 1):
+        for j in range(1, len(b) + 1):
+            cost = a[i - 1] != b[j - 1]
+            d[i][j] = min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                d[i][j] = min(d[i][j], d[i - 2][j - 2] + 1)
+    return d[len(a)][len(b)]
+
+
+@dataclass(frozen=True)
+class SuspectClass:
+    """A class that looks like a typo: ``name`` with ``boxes``; ``like`` is the commoner class
+    one edit away (with ``like_boxes``), or None for a single-character name."""
+
+    name: str
+    boxes: int
+    like: str | None = None
+    like_boxes: int = 0
+
+    def text(self) -> str:
+        import shlex
+
+        s = "box" if self.boxes == 1 else "boxes"
+        if self.like is not None:
+            alias = shlex.quote(f"{self.name}={self.like}")
+            return (
+                f"class {self.name!r} ({self.boxes} {s}) is one edit from {self.like!r} "
+                f"({self.like_boxes} boxes): kept as its own class; --alias {alias} merges it"
+            )
+        alias = shlex.quote(f"{self.name}=CLASS")
+        return (
+            f"class {self.name!r} ({self.boxes} {s}) is a single character: kept as its own "
+            f"class; --alias {alias} merges it into CLASS, --classes without it drops it"
+        )
+
+
+def suspect_classes(counts: Mapping[str, int]) -> list[SuspectClass]:
+    """Classes (name -> boxes) that look like typos: at most :data:`TYPO_MAX_BOXES` boxes and
+    either one edit (:func:`edit_distance` of the :func:`spelling_key`) from a class with more
+    boxes (the one with the most is named), or a single character while a class with more boxes
+    exists. Sorted by name."""
+    found = []
+    for name, n in sorted(counts.items()):
+        if n > TYPO_MAX_BOXES:
+            continue
+        bigger = [(m, c) for c, m in counts.items() if m > n and c != name]
+        key = spelling_key(name)
+        near = [(m, c) for m, c in bigger if edit_distance(key, spelling_key(c)) <= 1]
+        if near:
+            m, c = min(near, key=lambda mc: (-mc[0], mc[1]))  # most boxes, then by name
+            found.append(SuspectClass(name, n, c, m))
+        elif len(name.strip()) == 1 and bigger:
+            found.append(SuspectClass(name, n))
+    return found

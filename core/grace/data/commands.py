@@ -27,6 +27,12 @@ def _summary_of_problems(problems: list[dict], counts: dict[str, int]) -> dict:
     return out
 
 
+def _differ(dup: dict) -> bool:
+    """Whether the copies' annotations differ (or one of them is malformed or empty)."""
+    had = dup.get("dropped_xml") or dup.get("dropped_label")
+    return bool(dup["labels_differ"] or (dup["labels_differ"] is None and had))
+
+
 def _import_result(report, as_json: bool) -> dict:
     d = report.to_dict()
     if as_json:
@@ -34,7 +40,13 @@ def _import_result(report, as_json: bool) -> dict:
     keep = ("out", "data_yaml", "format", "names", "images", "instances", "instances_per_class")
     short = {k: d[k] for k in keep}
     dups = d["duplicates_dropped"]
-    short["duplicates_dropped"] = [f"{x['dropped']} (copy of {x['kept']})" for x in dups]
+    short["duplicates_dropped"] = [
+        f"{x['dropped']} (copy of {x['kept']}"
+        + ("; annotations differ, see warnings)" if _differ(x) else ")")
+        for x in dups
+    ]
+    if d["warnings"]:  # shown in full, however many problems there are
+        short["warnings"] = d["warnings"]
     short.update(_summary_of_problems(d["problems"], d["problem_counts"]))
     short["report_file"] = d["report_file"]
     return short

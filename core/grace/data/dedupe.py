@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 K = TypeVar("K", bound=Hashable)
 
@@ -19,13 +19,14 @@ class DuplicateGroup(Generic[K]):
 
 
 def dedupe(
-    items: Sequence[tuple[K, str]], prefer: Callable[[K], bool] | None = None
+    items: Sequence[tuple[K, str]], prefer: Callable[[K], Any] | None = None
 ) -> tuple[list[K], list[DuplicateGroup[K]]]:
     """Keep one item per hash.
 
     ``items`` are ``(key, sha256)`` in their canonical order (by file name). In each group of equal
-    hashes the first item for which ``prefer`` is true is kept (the first item when none is, or
-    without ``prefer``). Returns the kept keys in input order and the groups with duplicates.
+    hashes the item with the highest ``prefer`` rank (a bool or any comparable value) is kept,
+    the first in order among equals (the first item without ``prefer``). Returns the kept keys in
+    input order and the groups with duplicates.
     """
     by_hash: dict[str, list[K]] = {}
     for key, h in items:
@@ -33,7 +34,7 @@ def dedupe(
     keep: set[K] = set()
     groups: list[DuplicateGroup[K]] = []
     for h, keys in by_hash.items():
-        chosen = next((k for k in keys if prefer(k)), keys[0]) if prefer else keys[0]
+        chosen = max(keys, key=prefer) if prefer else keys[0]  # max: the first of the best
         keep.add(chosen)
         if len(keys) > 1:
             groups.append(DuplicateGroup(h, chosen, tuple(k for k in keys if k != chosen)))

@@ -1,4 +1,5 @@
-"""Image files: which suffixes count as images, content hashes, and a cheap decode probe."""
+"""Image files: which suffixes count as images, content hashes, Git LFS pointers, and a cheap
+decode probe (size, EXIF orientation, grayscale content)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,15 @@ import numpy as np
 
 IMAGE_SUFFIXES = {".bmp", ".dng", ".jpeg", ".jpg", ".mpo", ".png", ".tif", ".tiff", ".webp", ".pfm"}
 GRAY_TOLERANCE = 2  # grey levels by which R, G and B may differ in a "grayscale" JPEG
+EXIF_ORIENTATION = 0x0112
+# https://github.com/git-lfs/git-lfs/blob/main/docs/spec.md: a pointer is a small text file that
+# starts with its version line ("hawser" in the first pre-release spec)
+_LFS_PREFIXES = (
+    b"version https://git-lfs.github.com/spec/",
+    b"version https://hawser.github.com/spec/",
+)
+LFS_POINTER_MAX_BYTES = 1024
+LFS_POINTER_DETAIL = "Git LFS pointer, not an image (run `git lfs pull` in the source repository)"
 
 
 def is_image_name(path: Path) -> bool:
@@ -25,16 +35,33 @@ def sha256_file(path: str | Path) -> str:
     return h.hexdigest()
 
 
+def is_lfs_pointer(data: bytes | str | Path) -> bool:
+    """True when ``data`` (a file's bytes, or its path) is a Git LFS pointer file: the repository
+    was cloned without ``git lfs pull``, so the real content is not there."""
+    if not isinstance(data, bytes):
+        try:
+            path = Path(data)
+            if path.stat().st_size > LFS_POINTER_MAX_BYTES:
+                return False
+            data = path.read_bytes()
+        except OSError:
+            return False
+    return len(data) <= LFS_POINTER_MAX_BYTES and data.lstrip().startswith(_LFS_PREFIXES)
+
+
 @dataclass(frozen=True)
 class ImageProbe:
-    """What decoding an image told us: its size, mode, whether its three channels are equal
-    (grayscale content stored as RGB), or why it could not be read."""
+    """What decoding an image told us: its stored size, mode, EXIF orientation (1 when none),
+    whether its three channels are equal (grayscale content stored as RGB), or why it could not
+    be read (``lfs_pointer`` when the file is a Git LFS pointer)."""
 
     width: int = 0
     height: int = 0
     mode: str = ""
     grayscale_as_rgb: bool = False
     error: str | None = None
+    orientation: int = 1
+    lfs_pointer: bool = False
 
     @property
     def ok(self) -> bool:
@@ -71,10 +98,13 @@ def open_image(path: str | Path):
 def probe_image(path: str | Path) -> ImageProbe:
     """Decode ``path`` fully (JPEGs at 1/4 scale through the DCT, which is much faster and still
     reads the whole stream); never raises for a bad file, reports it in ``error`` instead."""
+    if is_lfs_pointer(path):
+        return ImageProbe(error=LFS_POINTER_DETAIL, lfs_pointer=True)
     try:
         with open_image(path) as im:
             w, h = im.size
             mode = im.mode
+            orientation = _orientation(im)
             if im.format == "JPEG" and mode == "RGB":
                 im.draft("RGB", (max(1, w // 4), max(1, h // 4)))
             im.load()
@@ -82,4 +112,13 @@ def probe_image(path: str | Path) -> ImageProbe:
     except Exception as e:  # PIL raises OSError, SyntaxError, ValueError, DecompressionBomb...
         msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         return ImageProbe(error=msg)
-    return ImageProbe(w, h, mode, gray)
+    return ImageProbe(w, h, mode, gray, orientation=orientation)
+
+
+def _orientation(im) -> int:
+    """The EXIF orientation (1..8) of an open image; 1 when it has none or an invalid one."""
+    try:
+        value = int(im.getexif().get(EXIF_ORIENTATION, 1))
+    except Exception:  # a broken EXIF block is no orientation
+        return 1
+    return value if 1 <= value <= 8 else 1

@@ -14,23 +14,34 @@ from dataclasses import asdict, dataclass
 HANDLING: dict[str, str] = {
     # files
     "duplicate_image": "byte-identical (SHA-256) to another image: one copy is kept, the others "
-    "are dropped with their labels. VOC: the first by file name (preferring a copy that has an "
-    "XML), before the split, so a pair can never straddle train and val. YOLO export: the copy in "
-    "val, else test, else train (first by name within a split), so train never leaks into "
-    "evaluation",
+    "are dropped with their labels. VOC: the copy with a valid XML with boxes, else a valid empty "
+    "XML, else a malformed XML, else none (the first by file name among equals), before the "
+    "split, so a pair can never straddle train and val. YOLO export: the copy with boxes, else "
+    "with a label file; among equals the copy in val, else test, else train (first by name), so "
+    "train never leaks into evaluation. Copies whose annotations differ are also listed under "
+    "'warnings' in the summary, with both files",
     "image_without_xml": "image with no annotation file: skipped (an unannotated image is not "
     "known to be defect-free)",
     "xml_without_image": "annotation file with no image: ignored",
     "ambiguous_stem": "several images or several annotation files share one file stem so they "
     "cannot be paired: all of them are skipped",
-    "not_an_image": "a file that is neither an image nor an annotation in an image folder: ignored",
+    "not_an_image": "a file that is neither an image nor an annotation, wherever it lies under "
+    "the source (a README in Annotations/, Thumbs.db, VOC's ImageSets lists): ignored",
     "unreadable_image": "image file that cannot be decoded: skipped with its labels",
+    "lfs_pointer": "Git LFS pointer file in place of an image (the repository was cloned without "
+    "`git lfs pull`): skipped with its labels; an import left with no image fails, naming the "
+    "cause, and writes only its report",
+    "exif_orientation": "image with an EXIF orientation tag (OpenCV and Ultralytics train on it "
+    "rotated): written with its pixels rotated as shown and no tag (JPEG re-encoded at quality "
+    "95); the boxes are moved into that frame when the XML <size> is the stored size, or cannot "
+    "tell (LabelImg draws on the stored pixels), and kept when it is the rotated size",
     "grayscale_as_rgb": "grayscale content stored as 3 equal channels: kept as it is (counted)",
-    "bad_xml": "annotation file that is not valid Pascal VOC XML: skipped with its image",
+    "bad_xml": "annotation file that is not valid Pascal VOC XML (read in the encoding its XML "
+    "declaration names, e.g. gbk), or a Git LFS pointer: skipped with its image",
     "empty_xml": "annotation with no objects: the image is kept as a background image "
     "(empty label file)",
-    "size_mismatch": "<size> in the XML missing or different from the image: the image's real "
-    "size is used",
+    "size_mismatch": "<size> in the XML missing or different from the image (stored or, with an "
+    "EXIF orientation, rotated): the image's real size is used",
     # boxes
     "bad_box": "object without a complete numeric <bndbox>: box dropped",
     "zero_area_box": "box with no area (xmax <= xmin or ymax <= ymin): dropped",
@@ -41,12 +52,16 @@ HANDLING: dict[str, str] = {
     "class_alias": "class spelling renamed to its canonical name (same name up to case, spaces, "
     "hyphens and underscores, or an --alias): box kept under the canonical name",
     "unknown_class": "class name not in the class list (or empty): box dropped",
+    "suspect_class": "class name that looks like a typo (at most 5 boxes and one edit from a class "
+    "with more, or a single character): kept as its own class; the summary's 'warnings' give the "
+    "--alias that would merge it",
     # YOLO labels
     "malformed_label": "label line that is not 'class cx cy w h' numbers: dropped",
     "class_out_of_range": "class id outside the data.yaml names: box dropped",
     "polygon_label": "segmentation polygon line: converted to its bounding box",
-    "image_without_label": "YOLO image with no label file: kept as a background image "
-    "(the YOLO convention)",
+    "image_without_label": "YOLO image with no label file (looked for under labels/ as "
+    "Ultralytics does, then beside the image): kept as a background image (the YOLO "
+    "convention); an import with no instance at all fails",
     "label_without_image": "YOLO label file with no image: ignored",
 }
 
@@ -83,3 +98,13 @@ def count_kinds(problems: Iterable[Problem]) -> dict[str, int]:
 def handling_of(problems: Iterable[Problem]) -> dict[str, str]:
     """The handling rule of each kind that occurs."""
     return {k: HANDLING[k] for k in count_kinds(problems)}
+
+
+def counts_text(problems: Iterable[Problem]) -> str:
+    """``"kind n, kind n"`` for a one-line error, with the cure when images are Git LFS
+    pointers."""
+    counts = count_kinds(problems)
+    text = ", ".join(f"{k} {v}" for k, v in counts.items()) or "no problems"
+    if counts.get("lfs_pointer"):
+        text += "; the images are Git LFS pointers: run `git lfs pull` in the source repository"
+    return text

@@ -13,7 +13,10 @@ class ImportReport:
 
     ``images`` and ``instances`` are per split; ``duplicates_dropped`` has one entry per dropped
     copy (``dropped``, ``kept`` file names, ``sha256``, ``labels_differ`` and full paths);
-    ``problems`` lists every :class:`Problem` with its file.
+    ``problems`` lists every :class:`Problem` with its file; ``warnings`` are the lines the
+    summary must show whatever the number of problems (duplicates whose labels differ, class
+    names that look like typos). ``ok`` is False (with ``error``) in the report of a failed
+    import, which wrote no dataset.
     """
 
     out: str
@@ -28,6 +31,9 @@ class ImportReport:
     format: str = ""
     split_rule: str = ""
     report_file: str = ""
+    warnings: list[str] = field(default_factory=list)
+    ok: bool = True
+    error: str = ""
 
     def problem_counts(self) -> dict[str, int]:
         return count_kinds(self.problems)

@@ -63,7 +63,8 @@ def dataset_stats(data: str | Path) -> dict:
             boxes, probs = load_labels(p, len(names))
             problems += probs
             if not probe.ok:
-                problems.append(Problem(str(p), "unreadable_image", probe.error or ""))
+                kind = "lfs_pointer" if probe.lfs_pointer else "unreadable_image"
+                problems.append(Problem(str(p), kind, probe.error or ""))
             st["grayscale_as_rgb"] += probe.grayscale_as_rgb
             st["background_images"] += not boxes
             for b in boxes or []:

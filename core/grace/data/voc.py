@@ -2,16 +2,21 @@
 
 :func:`read_voc` is tolerant (bad files and bad objects become :class:`Problem` records);
 :func:`parse_voc` is the strict form that raises :class:`GraceError` at the first one.
-Coordinates are kept as written (VOC's 1-based pixel convention is not shifted).
+Coordinates are kept as written (VOC's 1-based pixel convention is not shifted). A file is
+decoded by the encoding its XML declaration names (``gbk`` and other multi-byte encodings that
+expat refuses included).
 """
 
 from __future__ import annotations
 
+import codecs
 import math
+import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
+from grace.data.images import LFS_POINTER_DETAIL, is_lfs_pointer
 from grace.data.problems import Problem
 from grace.errors import GraceError
 
@@ -45,17 +50,47 @@ def _num(node: ET.Element | None, tag: str) -> float | None:
     return value if math.isfinite(value) else None
 
 
+_DECLARATION = re.compile(rb"^(\xef\xbb\xbf)?\s*<\?xml[^>]*?\?>")
+_ENCODING = re.compile(rb"""encoding\s*=\s*["']([^"']*)["']""")
+
+
+def _root_of(data: bytes) -> ET.Element:
+    """Parse XML bytes, decoding them by the declared encoding (expat itself refuses multi-byte
+    encodings such as ``gbk``). Raises ``ValueError`` (``UnicodeDecodeError``, ``LookupError``
+    folded in) or ``ET.ParseError`` with a readable message."""
+    decl = _DECLARATION.match(data)
+    enc = _ENCODING.search(decl.group(0)) if decl else None
+    if enc is None:
+        return ET.fromstring(data)  # no declared encoding: UTF-8 or a UTF-16 BOM, as expat reads
+    name = enc.group(1).decode("ascii", "replace").strip()
+    try:
+        codec = codecs.lookup(name).name
+    except LookupError:
+        raise ValueError(f"unknown encoding {name!r} declared") from None
+    try:
+        text = data[decl.end() :].decode("utf-8-sig" if codec == "utf-8" else codec)
+    except UnicodeDecodeError as e:
+        raise ValueError(f"not valid {name} text at byte {decl.end() + e.start}") from None
+    return ET.fromstring(text)
+
+
 def read_voc(path: str | Path) -> tuple[VocAnnotation | None, list[Problem]]:
     """Parse one VOC XML file without raising.
 
-    Returns ``(None, [bad_xml])`` for a file that is not XML or not a VOC ``<annotation>``;
-    otherwise the annotation with its complete boxes and a ``bad_box`` problem for each object
-    without a complete numeric ``<bndbox>``.
+    Returns ``(None, [bad_xml])`` for a file that is not XML (in its declared encoding), a Git
+    LFS pointer, or not a VOC ``<annotation>``; otherwise the annotation with its complete boxes
+    and a ``bad_box`` problem for each object without a complete numeric ``<bndbox>``.
     """
     path = Path(path)
     try:
-        root = ET.parse(path).getroot()
-    except (ET.ParseError, OSError, UnicodeDecodeError) as e:
+        data = path.read_bytes()
+    except OSError as e:
+        return None, [Problem(str(path), "bad_xml", f"unreadable ({e.strerror or e})")]
+    if is_lfs_pointer(data):
+        return None, [Problem(str(path), "bad_xml", LFS_POINTER_DETAIL.replace("image", "XML"))]
+    try:
+        root = _root_of(data)
+    except (ET.ParseError, ValueError) as e:
         return None, [Problem(str(path), "bad_xml", f"not valid XML ({e})")]
     if root.tag != "annotation":
         return None, [Problem(str(path), "bad_xml", f"root element <{root.tag}>, not <annotation>")]

@@ -23,8 +23,9 @@ def name_order(path: Path) -> tuple[str, str]:
 
 @dataclass
 class VocFiles:
-    """Images and XMLs found (each sorted by :func:`name_order`), and the other files that sit in
-    a folder holding images (reported as ``not_an_image``)."""
+    """Images and XMLs found (each sorted by :func:`name_order`), and every other file under the
+    roots (a README in ``Annotations/``, ``Thumbs.db``, VOC's ``ImageSets`` lists), reported as
+    ``not_an_image``."""
 
     images: list[Path] = field(default_factory=list)
     xmls: list[Path] = field(default_factory=list)
@@ -36,7 +37,6 @@ def discover(roots: Sequence[Path], exclude: Iterable[Path] = ()) -> VocFiles:
     ``exclude`` (e.g. the output folder when it lies inside the source) are skipped."""
     skip = {p.resolve() for p in exclude}
     images, xmls, others = set(), set(), set()
-    image_dirs: set[Path] = set()
     for root in roots:
         for d, dirs, files in os.walk(root):
             dirs[:] = sorted(
@@ -48,13 +48,12 @@ def discover(roots: Sequence[Path], exclude: Iterable[Path] = ()) -> VocFiles:
                     xmls.add(p)
                 elif is_image_name(p) and not f.startswith("."):
                     images.add(p)
-                    image_dirs.add(p.parent)
                 else:
                     others.add(p)
     return VocFiles(
         sorted(images, key=name_order),
         sorted(xmls, key=name_order),
-        sorted((p for p in others if p.parent in image_dirs), key=name_order),
+        sorted(others, key=name_order),
     )
 
 

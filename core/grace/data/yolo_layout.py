@@ -211,6 +211,19 @@ def label_path(image: Path) -> Path:
     return image.with_suffix(".txt")
 
 
+def label_candidates(image: Path) -> tuple[Path, ...]:
+    """Where ``image``'s label file may be, in order: Ultralytics' :func:`label_path`, then
+    beside the image (Roboflow and LabelImg exports without a ``labels/`` folder)."""
+    beside = image.with_suffix(".txt")
+    first = label_path(image)
+    return (first,) if first == beside else (first, beside)
+
+
+def find_label(image: Path) -> Path | None:
+    """The first of :func:`label_candidates` that is a file, or None."""
+    return next((p for p in label_candidates(image) if p.is_file()), None)
+
+
 @dataclass(frozen=True)
 class LabelBox:
     """A parsed label line: class id, normalised centre and size, and the line to write
@@ -270,11 +283,13 @@ def parse_label_text(text: str, nc: int) -> tuple[list[LabelBox], list[tuple[int
 
 
 def load_labels(image: Path, nc: int) -> tuple[list[LabelBox] | None, list[Problem]]:
-    """The boxes of ``image``'s label file (None when it has none) and a problem, naming the
-    label file and line, for every line dropped or fixed and every repeated box."""
-    label = label_path(image)
-    if not label.is_file():
-        return None, [Problem(str(image), "image_without_label", f"no {label.name}")]
+    """The boxes of ``image``'s label file (found by :func:`find_label`; None when it has none)
+    and a problem, naming the label file and line, for every line dropped or fixed and every
+    repeated box."""
+    label = find_label(image)
+    if label is None:
+        where = " or ".join(str(p) for p in label_candidates(image))
+        return None, [Problem(str(image), "image_without_label", f"no {where}")]
     try:
         text = label.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError as e:
@@ -298,9 +313,11 @@ def load_labels(image: Path, nc: int) -> tuple[list[LabelBox] | None, list[Probl
 
 
 def orphan_labels(folder: Path, images: list[Path]) -> list[Path]:
-    """Label files under the split's labels folder that belong to no image of the split."""
-    labels_dir = label_path(folder / "x.jpg").parent
-    if not labels_dir.is_dir():
-        return []
-    expected = {label_path(p) for p in images}
-    return sorted((p for p in labels_dir.rglob("*.txt") if p not in expected), key=name_order)
+    """Label files that belong to no image of the split: under the split's labels folder, and
+    beside its images (``.txt`` files in the image folder)."""
+    expected = {c for p in images for c in label_candidates(p)}
+    found: set[Path] = set()
+    for d in {label_path(folder / "x.jpg").parent, folder}:
+        if d.is_dir():
+            found.update(p for p in d.rglob("*.txt") if p not in expected)
+    return sorted(found, key=name_order)

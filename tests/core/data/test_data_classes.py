@@ -71,3 +71,29 @@ def test_import_with_classes_and_aliases(tmp_path):
     aliases = sorted(p.detail for p in report.problems if p.kind == "class_alias")
     assert aliases == ["'Scratch' -> 'scratch' (1 boxes)", "'pitting' -> 'pit' (1 boxes)"]
     assert report.instances_per_class == {"rust": 1, "scratch": 2, "pit": 1}
+
+
+def test_edit_distance_by_hand():
+    from grace.data.classes import edit_distance
+
+    assert edit_distance("scratch", "scratch") == 0
+    assert edit_distance("scrach", "scratch") == 1  # deletion
+    assert edit_distance("scartch", "scratch") == 1  # adjacent swap
+    assert edit_distance("sractch", "scratch") == 2
+    assert edit_distance("scratxh", "scratch") == 1  # substitution
+    assert edit_distance("pit", "patch") == 3
+    assert edit_distance("", "ab") == 2
+
+
+def test_suspect_classes_rule():
+    from grace.data.classes import SuspectClass, suspect_classes
+
+    counts = {"scratch": 40, "scrach": 2, "Scratchs": 6, "pit": 30, "pits": 5, "x": 1, "y": 50,
+              "crazing": 3}  # fmt: skip
+    assert suspect_classes(counts) == [
+        SuspectClass("pits", 5, "pit", 30),  # 5 boxes: still "a few"
+        SuspectClass("scrach", 2, "scratch", 40),
+        SuspectClass("x", 1, "y", 50),  # one edit from 'y' (substitution)
+    ]  # 'Scratchs' has 6 boxes (> 5); 'crazing' is near nothing; 'y' is the commoner
+    assert suspect_classes({"a": 1, "bbbb": 3}) == [SuspectClass("a", 1)]  # single character
+    assert suspect_classes({"a": 3, "b": 3}) == []  # neither has more boxes

@@ -125,3 +125,42 @@ def test_an_unidentifiable_image_is_reported_as_such_with_ultralytics_loaded(tmp
     probe = probe_image(bad)
     assert probe.error == f"cannot identify image file '{bad}'"
     assert "pi-heif" not in capfd.readouterr().err
+
+
+def test_box_to_shown_by_hand_for_every_orientation():
+    from grace.data.orientation import annotated_frame, box_to_shown, shown_size
+
+    # a 7x4 stored image, box (1, 0, 4, 2); each mapping worked out on paper
+    expected = {1: (1, 0, 4, 2), 2: (3, 0, 6, 2), 3: (3, 2, 6, 4), 4: (1, 2, 4, 4),
+                5: (0, 1, 2, 4), 6: (2, 1, 4, 4), 7: (2, 3, 4, 6), 8: (0, 3, 2, 6)}  # fmt: skip
+    for o, box in expected.items():
+        assert box_to_shown((1, 0, 4, 2), 7, 4, o) == box, o
+    assert shown_size(7, 4, 6) == (4, 7) and shown_size(7, 4, 3) == (7, 4)
+    assert annotated_frame((4, 7), (7, 4), 6) == "shown"
+    assert annotated_frame((7, 4), (7, 4), 6) == "stored"
+    assert annotated_frame((7, 4), (7, 4), 3) == "stored"  # cannot tell
+    assert annotated_frame((None, None), (7, 4), 8) == "stored"
+
+
+def test_lfs_pointer_detection(tmp_path):
+    from grace.data.images import is_lfs_pointer, probe_image
+
+    pointer = b"version https://git-lfs.github.com/spec/v1\noid sha256:ab\nsize 3\n"
+    (tmp_path / "p.jpg").write_bytes(pointer)
+    (tmp_path / "t.jpg").write_bytes(b"version 2 of my notes")
+    assert is_lfs_pointer(tmp_path / "p.jpg") and is_lfs_pointer(pointer)
+    assert not is_lfs_pointer(tmp_path / "t.jpg")
+    assert not is_lfs_pointer(pointer + b" " * 1024)  # a pointer is small
+    pr = probe_image(tmp_path / "p.jpg")
+    assert pr.lfs_pointer and not pr.ok and "git lfs pull" in (pr.error or "")
+    assert not probe_image(tmp_path / "t.jpg").lfs_pointer
+
+
+def test_dedupe_keeps_the_best_ranked_copy_first_among_equals():
+    from grace.data.dedupe import dedupe
+
+    items = [("a", "h1"), ("b", "h1"), ("c", "h1"), ("d", "h2"), ("e", "h2")]
+    rank = {"a": 1, "b": 3, "c": 3, "d": 0, "e": 0}
+    kept, groups = dedupe(items, prefer=rank.get)
+    assert kept == ["b", "d"]
+    assert [(g.kept, g.dropped) for g in groups] == [("b", ("a", "c")), ("d", ("e",))]

@@ -55,6 +55,7 @@ def _dirty_voc(root: Path) -> Path:
     (img / "notes.txt").write_text("not an image")
     (img / "Thumbs.db").write_bytes(b"\0\1")
     (root / "README.md").write_text("a readme at the root is not data")
+    (ann / "README.txt").write_text("outside the image folders, still reported")
     return root
 
 
@@ -66,7 +67,7 @@ def dirty(tmp_path_factory):
 
 
 EXPECTED_KINDS = {
-    "not_an_image": {"notes.txt", "Thumbs.db"},
+    "not_an_image": {"notes.txt", "Thumbs.db", "README.md", "README.txt"},
     "unreadable_image": {"broken.jpg"},
     "duplicate_image": {"dup_b.jpg"},
     "ambiguous_stem": {"amb.jpg", "amb.png", "amb.xml"},
