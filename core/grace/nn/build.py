@@ -13,24 +13,36 @@ from pathlib import Path
 from torch import nn
 
 from grace.config import MODEL_SCALES, FenConfig
+from grace.errors import GraceError
 from grace.nn.fen import attach_fen
 
-__all__ = ["VALID_MODELS", "build_model", "count_parameters", "transfer_report"]
+__all__ = ["VALID_MODELS", "build_model", "count_parameters", "resolve_model", "transfer_report"]
 
 VALID_MODELS = tuple(f"yolo11{s}" for s in MODEL_SCALES)
 
 
-def _resolve_cfg(model: str | Path) -> str:
-    """Return a YAML name/path Ultralytics can build from, or raise ValueError."""
+def resolve_model(model: str | Path | dict) -> str | dict:
+    """The one model-name resolver: ``yolo11s`` / ``yolo11s.yaml`` (the YAML shipped inside the
+    ``ultralytics`` package, scale read from the name), a path to a model YAML, or a model dict
+    (a checkpoint's ``yaml``) as it is.
+
+    Raises
+    ------
+    GraceError
+        One line naming the model and the valid names (a checkpoint is not a model name).
+    """
+    if isinstance(model, dict):
+        return model
     text = str(model).strip()
     stem = text[:-5] if text.lower().endswith(".yaml") else text
     if stem.lower() in VALID_MODELS and not Path(text).exists():
-        return f"{stem.lower()}.yaml"  # packaged YAML, the scale is read from the name
+        return f"{stem.lower()}.yaml"
     if text.lower().endswith((".yaml", ".yml")) and Path(text).is_file():
         return str(Path(text))
-    raise ValueError(
-        f"unknown model {text!r}: use one of {', '.join(VALID_MODELS)} "
-        "or a path to an existing .yaml"
+    if text.lower().endswith(".pt"):
+        raise GraceError(f"{text}: a checkpoint is not a model name; pass it as --weights")
+    raise GraceError(
+        f"unknown model {text!r}: expected one of {', '.join(VALID_MODELS)} or a model .yaml file"
     )
 
 
@@ -92,39 +104,45 @@ def _load_weights(path: Path) -> nn.Module:
     from ultralytics.nn.tasks import load_checkpoint
 
     if path.suffix != ".pt":
-        raise ValueError(f"weights must be a .pt checkpoint, got {path}")
+        raise GraceError(f"{path}: weights must be a .pt checkpoint")
     weights_model, _ = load_checkpoint(path)
     return weights_model
 
 
 def build_model(
-    model: str | Path,
+    model: str | Path | dict,
     nc: int,
     use_fen: bool,
     fen_cfg: FenConfig | None = None,
-    weights: str | Path | None = None,
+    weights: str | Path | nn.Module | None = None,
     names: dict | None = None,
     verbose: bool = False,
+    channels: int = 3,
 ):
-    """Build a YOLO11 ``DetectionModel`` from its YAML, optionally add Lite-FEN and load weights.
+    """The one model factory (training, the benchmarks and the tests): a YOLO11
+    ``DetectionModel`` from its YAML, Lite-FEN attached when asked, weights transferred.
 
     Parameters
     ----------
-    model : str or Path
-        A scale name (``yolo11n`` ... ``yolo11x``, with or without ``.yaml``) or a path to a YAML.
+    model : str, Path or dict
+        A scale name (``yolo11n`` ... ``yolo11x``, with or without ``.yaml``), a path to a YAML,
+        or a model dict (see :func:`resolve_model`).
     nc : int
         Number of classes.
     use_fen : bool
         Attach Lite-FEN to the P3 input of the head (GRACE / ``fen`` variants).
     fen_cfg : FenConfig, optional
         Lite-FEN constants (paper defaults if omitted).
-    weights : str or Path, optional
-        A local ``.pt`` checkpoint (Ultralytics' or ours) transferred by name and shape. Tensors
-        whose shape differs (e.g. the class convs when ``nc`` differs) keep their fresh init.
+    weights : str, Path or nn.Module, optional
+        A local ``.pt`` checkpoint (Ultralytics' or ours), or a model already loaded from one,
+        transferred by name and shape (Ultralytics' ``load``). Tensors whose shape differs (e.g.
+        the class convs when ``nc`` differs) keep their fresh init.
     names : dict, optional
         Class names ``{index: name}``; ``nc`` entries. Default: ``{i: str(i)}``.
     verbose : bool
         Let Ultralytics print the model summary and the transfer count.
+    channels : int
+        Input channels (Ultralytics' ``channels`` of the dataset).
 
     Returns
     -------
@@ -134,40 +152,40 @@ def build_model(
 
     Raises
     ------
+    GraceError
+        Unknown model name, or ``weights`` given as a path that does not exist (never
+        downloaded) or is not a ``.pt``.
     ValueError
-        Unknown model name, ``nc < 1``, or ``names`` not matching ``nc``.
-    FileNotFoundError
-        ``weights`` given but the file does not exist (never downloaded).
+        ``nc < 1``, or ``names`` not matching ``nc``.
     """
-    cfg = _resolve_cfg(model)
+    cfg = resolve_model(model)
     if int(nc) < 1:
         raise ValueError(f"nc must be >= 1, got {nc}")
     if names is not None:
         names = {int(k): str(v) for k, v in dict(names).items()}
         if sorted(names) != list(range(int(nc))):
             raise ValueError(f"names must have keys 0..{int(nc) - 1}, got {sorted(names)}")
-    wpath = None
-    if weights is not None:
+    src = weights if isinstance(weights, nn.Module) else None
+    if weights is not None and src is None:
         wpath = Path(weights).expanduser()
         if not wpath.is_file():
-            raise FileNotFoundError(f"weights file not found: {wpath}")
+            raise GraceError(f"{wpath}: weights file not found")
+        src = _load_weights(wpath)
 
     from ultralytics.nn.tasks import DetectionModel
 
-    net = DetectionModel(cfg, nc=int(nc), verbose=verbose)
+    net = DetectionModel(cfg, nc=int(nc), ch=int(channels), verbose=verbose)
     if names is not None:
         net.names = names
     if use_fen:
         attach_fen(net, fen_cfg)
-    if wpath is not None:
-        src = _load_weights(wpath)
+    if src is not None:
         net.load(src, verbose=verbose)  # Ultralytics' name+shape transfer (also fits cv3's width)
         net.transfer_report = transfer_report(net, src)
         if verbose:
             c = net.transfer_report["counts"]
             logging.getLogger(__name__).info(
-                "weights %s: %d/%d transferred, %d new, %d skipped (shape), %d unused",
-                wpath,
+                "weights: %d/%d transferred, %d new, %d skipped (shape), %d unused",
                 c["transferred"],
                 c["total"],
                 c["new"],

@@ -3,13 +3,12 @@ all call these."""
 
 from __future__ import annotations
 
-import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from grace.config import MODEL_SCALES, VARIANTS, GraceConfig, TrainDefaults
+from grace.config import VARIANTS, GraceConfig, TrainDefaults
 from grace.errors import GraceError
 
 if TYPE_CHECKING:
@@ -42,20 +41,6 @@ class TrainRequest:
     resume: str | None = None
     background_only: bool = False  # train even if no image has a box the trainer keeps
     extra: dict[str, Any] = field(default_factory=dict)  # any other Ultralytics train argument
-
-
-def resolve_model(model: str) -> str:
-    """``yolo11s`` / ``yolo11s.yaml`` / a path to a YAML → what Ultralytics builds from scratch."""
-    m = re.fullmatch(r"yolo11([nsmlx])(\.yaml)?", model)
-    if m:
-        return f"yolo11{m.group(1)}.yaml"
-    p = Path(model)
-    if p.suffix in {".yaml", ".yml"} and p.is_file():
-        return str(p)
-    if p.suffix == ".pt":
-        raise GraceError(f"{model}: a checkpoint is not a model name; pass it as --weights")
-    valid = ", ".join(f"yolo11{s}" for s in MODEL_SCALES)
-    raise GraceError(f"unknown model {model!r}: expected one of {valid} or a model .yaml file")
 
 
 def _resolve_resume(resume: str) -> Path:
@@ -93,6 +78,8 @@ def build_overrides(
             over["device"] = req.device
         return over, grace
     dataset = dataset or check_dataset(req)
+    from grace.nn.build import resolve_model
+
     model = resolve_model(req.model)
     if req.weights and not Path(req.weights).is_file():
         raise GraceError(f"{req.weights}: weights file not found")

@@ -28,8 +28,8 @@ from ultralytics.utils import DEFAULT_CFG, LOCAL_RANK, RANK
 from ultralytics.utils.torch_utils import torch_distributed_zero_first, unwrap_model
 
 from grace.config import GraceConfig
-from grace.nn.build import transfer_report
-from grace.nn.fen import attach_fen, fen_strength, set_fen_strength
+from grace.nn.build import build_model
+from grace.nn.fen import fen_strength, set_fen_strength
 from grace.sampling import DSCBSM
 from grace.sampling.loader import with_sampler
 from grace.train.amp import offline_amp_check
@@ -111,13 +111,19 @@ class GraceTrainer(DetectionTrainer):
         return data
 
     def get_model(self, cfg=None, weights=None, verbose: bool = True):
-        model = super().get_model(cfg=cfg, weights=None, verbose=verbose)
-        if self.grace.use_fen:
-            attach_fen(model, self.grace.fen)
-        if weights:
-            model.load(weights)  # by name and shape: every original layer, Lite-FEN if present
-            if not self.resume:
-                self.transfer = transfer_report(model, weights)
+        model = build_model(
+            cfg,
+            nc=self.data["nc"],
+            use_fen=self.grace.use_fen,
+            fen_cfg=self.grace.fen,
+            weights=weights,  # by name and shape: every original layer, Lite-FEN if present
+            # as Ultralytics: the dataset's names before the load, so class convs remap by name
+            names=self.data["names"] if getattr(self.args, "cls_remap", True) else None,
+            verbose=verbose and RANK == -1,
+            channels=self.data.get("channels", 3),
+        )
+        if weights is not None and not self.resume:
+            self.transfer = model.transfer_report
         return model
 
     def get_dataloader(

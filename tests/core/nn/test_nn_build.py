@@ -9,6 +9,7 @@ import pytest
 import torch
 import ultralytics
 
+from grace.errors import GraceError
 from grace.nn import build_model, count_parameters, has_fen, transfer_report
 
 CLS_OUT = {f"model.23.cv3.{i}.2.{p}" for i in range(3) for p in ("weight", "bias")}
@@ -23,13 +24,17 @@ def plain_ckpt(tmp_path_factory, ckpt_saver):
     return path, m
 
 
-def test_unknown_model_is_a_one_line_value_error():
-    for bad in ("yolo11q", "resnet50", "yolo11n.pt", "missing/dir/yolo11n_custom.yaml"):
-        with pytest.raises(ValueError) as e:
+def test_unknown_model_is_a_one_line_error():
+    """One resolver for training and the factory (it raised ValueError here and GraceError in
+    grace train, with different words)."""
+    for bad in ("yolo11q", "resnet50", "missing/dir/yolo11n_custom.yaml"):
+        with pytest.raises(GraceError) as e:
             build_model(bad, nc=3, use_fen=True)
         msg = str(e.value)
         assert "\n" not in msg and bad in msg
         assert all(f"yolo11{s}" in msg for s in "nsmlx")
+    with pytest.raises(GraceError, match="a checkpoint is not a model name"):
+        build_model("yolo11n.pt", nc=3, use_fen=True)
 
 
 def test_bad_nc_and_names():
@@ -50,7 +55,7 @@ def test_names_suffix_and_yaml_path(tmp_path):
     assert m.names != from_path.names  # default names are placeholders
 
 
-def test_missing_weights_raise_file_not_found(tmp_path, monkeypatch):
+def test_missing_weights_are_named_never_downloaded(tmp_path, monkeypatch):
     import ultralytics.utils.downloads as dl
 
     def no_download(*a, **k):  # the check must happen before Ultralytics sees the path
@@ -58,10 +63,10 @@ def test_missing_weights_raise_file_not_found(tmp_path, monkeypatch):
 
     monkeypatch.setattr(dl, "attempt_download_asset", no_download)
     missing = tmp_path / "nowhere" / "yolo11s.pt"
-    with pytest.raises(FileNotFoundError, match="yolo11s.pt") as e:
+    with pytest.raises(GraceError, match="yolo11s.pt: weights file not found") as e:
         build_model("yolo11n", nc=3, use_fen=True, weights=missing)
     assert str(missing) in str(e.value)
-    with pytest.raises(FileNotFoundError, match="yolo11n.pt"):
+    with pytest.raises(GraceError, match="yolo11n.pt"):
         build_model("yolo11n", nc=3, use_fen=True, weights="yolo11n.pt")  # bare official name
 
 
