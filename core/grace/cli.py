@@ -10,6 +10,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from grace.argcheck import check_args
 from grace.config import VARIANTS, TrainDefaults
 from grace.data.commands import add_data_commands
 from grace.errors import GraceError
@@ -148,6 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     out = _stdout_for_json() if getattr(args, "json", False) else sys.stdout
     func: Callable[[argparse.Namespace], dict] = args.func
     try:
+        check_args(args)  # every range, --device and --weights, before anything loads
         result = func(args)
     except GraceError as e:
         print(f"grace: error: {e}", file=sys.stderr)
