@@ -193,6 +193,8 @@ def run_predict(
         source.close()
         files = outputs.close()
     summary.finish(elapsed, source.sync_stats(), reason)
+    for s in summary.skipped:  # in summary.json too; a terminal sees each one here
+        log(f"skipped {s['file']}: {s['reason']}")
     summary.out_dir, summary.files = (str(out_dir) if out_dir else None), files
     if out_dir is not None:
         path = out_dir / "summary.json"
