@@ -12,7 +12,9 @@ from collections.abc import Callable
 
 import torch
 
+from grace.argcheck import check_device, check_values
 from grace.config import FenConfig, SamplerConfig
+from grace.errors import GraceError
 
 
 def _alternating_medians(
@@ -152,6 +154,12 @@ def run_bench(
     the same generated folder of ``predict_images`` images at ``imgsz`` and ``predict_batch``
     (:func:`grace.infer.bench.predict_throughput_ratio`), ``repeats // 3`` rounds (3 to 7).
     """
+    check_values(imgsz=imgsz, nc=nc, repeats=repeats, batch=predict_batch)
+    check_device(device)
+    if train_imgsz is not None:
+        check_values(imgsz=train_imgsz)
+    if predict_images < 1:
+        raise GraceError(f"predict_images {predict_images}: must be at least 1")
     dev = torch.device(
         "cuda:0" if device not in ("cpu", "") and device.isdigit() else device or "cpu"
     )

@@ -10,9 +10,10 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from grace.argcheck import check_args
 from grace.config import VARIANTS, TrainDefaults
 from grace.data.commands import add_data_commands
-from grace.errors import GraceError
+from grace.errors import GraceError, Interrupted
 from grace.eval.commands import add_eval_commands
 from grace.explain.commands import add_explain_commands
 from grace.infer.commands import add_infer_commands
@@ -155,10 +156,15 @@ def main(argv: list[str] | None = None) -> int:
     out = _stdout_for_json() if getattr(args, "json", False) else sys.stdout
     func: Callable[[argparse.Namespace], dict] = args.func
     try:
+        check_args(args)  # every range, --device and --weights, before anything loads
         result = func(args)
     except GraceError as e:
         print(f"grace: error: {e}", file=sys.stderr)
         return 2
+    except Interrupted as e:  # Ctrl-C with a partial result: shown, and the exit says so
+        _print_result(e.result, out)
+        print("grace: interrupted", file=sys.stderr)
+        return 130
     except KeyboardInterrupt:
         print("grace: interrupted", file=sys.stderr)
         return 130
@@ -166,12 +172,16 @@ def main(argv: list[str] | None = None) -> int:
         msg = str(e).strip().splitlines()[0] if str(e).strip() else ""
         print(f"grace: error: {type(e).__name__}: {msg}", file=sys.stderr)
         return 1
+    _print_result(result, out)
+    return 0
+
+
+def _print_result(result: dict, out: Any) -> None:
     if out is sys.stdout:
         _print_human(result)
     else:
         out.write(json.dumps(result) + "\n")
         out.flush()
-    return 0
 
 
 if __name__ == "__main__":

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -18,7 +17,6 @@ from PySide6.QtCore import Qt
 from grace.data.boxes import size_bucket
 from grace_gui.context import AppContext
 from grace_gui.settings import open_settings
-from grace_gui.stall import StallMeter
 from grace_gui.tabs.dataset_tab import DatasetTab
 from grace_gui.widgets.notifications import NotificationBar
 from grace_gui.widgets.thumbnails import (
@@ -241,14 +239,13 @@ def _ten_thousand(folder: Path, n: int = 10_000) -> None:
         os.link(sources[i % 4], folder / f"img_{i:05d}.jpg")
 
 
-def test_ten_thousand_thumbnails_scroll_smoothly(qtbot, tab, tmp_path):
+def test_ten_thousand_thumbnails_decode_only_what_is_shown(qtbot, tab, tmp_path):
+    """Scrolling a 10,000-image grid top to bottom decodes a bounded number of thumbnails (what
+    was painted), never the folder. The GUI stall while doing it is a benchmark figure
+    (``python -m grace_gui.bench --stall thumbnails``), not asserted here."""
     folder = tmp_path / "many"
     _ten_thousand(folder)
-    meter = StallMeter()
-    meter.start()
-    t0 = time.perf_counter()
     _open(qtbot, tab, folder)
-    opened_s = time.perf_counter() - t0
     assert tab.model.rowCount() == 10_000
     bar = tab.grid.verticalScrollBar()
     qtbot.waitUntil(lambda: bar.maximum() > 0, timeout=WAIT)
@@ -258,18 +255,13 @@ def test_ten_thousand_thumbnails_scroll_smoothly(qtbot, tab, tmp_path):
         qtbot.wait(15)
     last = tab.model.index(tab.model.rowCount() - 1)
     qtbot.waitUntil(lambda: tab.model.paths[-1] in tab.loader.cache, timeout=WAIT)
-    longest = meter.stop()
     decoded = tab.loader.decoded_count
     viewport = tab.grid.viewport().rect()
     on_screen = sum(
         tab.grid.visualRect(tab.model.index(r)).intersects(viewport) for r in range(9_000, 10_000)
     )
-    print(
-        f"\n10,000-image grid: longest GUI stall {longest:.1f} ms over {meter.ticks} ticks "
-        f"(open {opened_s:.2f} s); thumbnails decoded {decoded}, {on_screen} on screen"
-    )
+    print(f"\n10,000-image grid: thumbnails decoded {decoded}, {on_screen} on screen")
     assert tab.grid.visualRect(last).intersects(viewport)
-    assert longest < 100
     # only what was painted is decoded: at most a screenful per scroll step, never the folder
     assert 0 < decoded <= (steps + 2) * on_screen * 1.5
     assert decoded < 10_000 / 3

@@ -339,27 +339,31 @@ def test_a_video_plays_with_frames_counted(qtbot, tab, tmp_path):
     assert tab.view.box_count() == len(tab.results.frame_detections(fid)[1])
 
 
-def test_gui_thread_stall_while_inferring_on_a_folder(qtbot, tab, big_folder):
-    from _gui_stall import STALL_TARGET_MS, best_stall
+def test_folder_inference_runs_off_the_gui_thread(qtbot, tab, big_folder, monkeypatch):
+    """Every batch is predicted on a worker thread and its results reach the table while the
+    GUI thread keeps serving events. The GUI thread's longest stall is a benchmark figure
+    (``python -m grace_gui.bench --weights W FOLDER``: ``stall_ms``), not asserted here."""
+    from grace.infer.predictor import Predictor
 
-    from grace_gui.stall import StallMeter
+    real, on_gui_thread = Predictor.predict, []
 
-    run_and_wait(qtbot, tab, DEMO.images)  # the model is loaded: what is measured is the run
+    def predict(self, frames):
+        on_gui_thread.append(threading.current_thread() is threading.main_thread())
+        return real(self, frames)
 
-    def measure() -> float:
-        meter = StallMeter()
-        meter.start()
-        summary = run_and_wait(qtbot, tab, big_folder)
-        longest = meter.stop()
-        print(
-            f"\nGUI thread longest stall while inferring on {summary.images} images: "
-            f"{longest:.1f} ms ({meter.ticks} ticks, {summary.throughput_ips:.1f} images/s)"
-        )
-        assert summary.images == len(list(big_folder.iterdir()))
-        assert meter.ticks > 50
-        return longest
+    monkeypatch.setattr(Predictor, "predict", predict)
+    add_frames, shown = tab.results.add_frames, []
 
-    assert best_stall(measure) < STALL_TARGET_MS
+    def add(frames):  # on the GUI thread, as results arrive
+        shown.append(threading.current_thread() is threading.main_thread())
+        add_frames(frames)
+
+    monkeypatch.setattr(tab.results, "add_frames", add)
+    summary = run_and_wait(qtbot, tab, big_folder)
+    assert summary.images == len(list(big_folder.iterdir())) == len(tab.results.frames)
+    assert on_gui_thread and not any(on_gui_thread)
+    # results reach the table in several steps while the run goes on, not once at its end
+    assert len(shown) > 1 and all(shown)
 
 
 def test_demo_in_the_window(qtbot, make_window):

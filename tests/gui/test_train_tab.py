@@ -7,14 +7,12 @@ from __future__ import annotations
 import json
 import math
 import os
-import time
 from pathlib import Path
 
 import pytest
 
 from grace.colors import class_rgb
 from grace.train.events import read_events
-from grace_gui.stall import StallMeter
 
 SHOTS = Path("/tmp/shots")
 
@@ -134,13 +132,11 @@ def train_tab(make_window):
 
 
 @pytest.mark.slow
-def test_real_training_live_sampler_stall_stop_and_resume(
-    qtbot, train_tab, tiny_data, tmp_path, capsys
-):
+def test_real_training_live_sampler_stop_and_resume(qtbot, train_tab, tiny_data, tmp_path):
     tab = train_tab
     window = tab.window()
     window.resize(1280, 820)
-    window.tabs.setCurrentWidget(tab)  # the plots are painted while we measure
+    window.tabs.setCurrentWidget(tab)  # the plots are painted while it trains
     f = tab.form
     f.data.setText(str(tiny_data))
     f.model.setCurrentIndex(f.model.findData("yolo11n"))
@@ -155,9 +151,6 @@ def test_real_training_live_sampler_stall_stop_and_resume(
     tab.checkpoint_ready.connect(ready.append)
 
     qtbot.wait(3000)  # the other tabs open the demo at start (model loading): let them settle
-    meter = StallMeter()
-    meter.start()
-    t0 = time.perf_counter()
     run = tab.start_training()
     assert run == (tmp_path / "runs" / "grace-yolo11n").resolve()
     assert "keeps running in the background" in tab.busy()
@@ -169,30 +162,15 @@ def test_real_training_live_sampler_stall_stop_and_resume(
         return tab.run_dir == run and n >= 2 and len(curves) == 3 and len(_curve_y(curves[0])) == n
 
     qtbot.waitUntil(sampler_points_shown, timeout=180_000)
-    t_sampler = time.perf_counter() - t0
     assert tab.log.toPlainText().strip()  # train.log shown as it grows
     # more epochs stream in (losses, mAP, sampler, schedules: every plot redraws), then Stop
     qtbot.waitUntil(lambda: tab.series.epochs_done >= 6, timeout=180_000)
     qtbot.waitUntil(lambda: 0 < tab.progress.value() < 1000 and "ETA" in tab.status_label.text())
-    longest = meter.stop()
-    t_training = time.perf_counter() - t0
-    end_meter = StallMeter()
-    end_meter.start()
+    # how long the GUI thread stalls meanwhile is a benchmark figure, not asserted here:
+    # python -m grace_gui.bench --stall train
     tab.stop_training()
     qtbot.waitUntil(lambda: tab.proc.poll() is not None and tab.series.finished, timeout=120_000)
     qtbot.wait(1000)  # what the end of a run sets off (checkpoint_ready in the other tabs)
-    longest_end = end_meter.stop()
-    with capsys.disabled():
-        print(
-            f"\n[train tab] first sampler points after {t_sampler:.1f} s; GUI thread longest "
-            f"stall while training ({t_training:.1f} s, {tab.series.epochs_done} epochs "
-            f"streamed in): {longest:.1f} ms over {meter.ticks} ticks; from Stop to 1 s after "
-            f"the end: {longest_end:.1f} ms"
-        )
-    # DESIGN.md: < 100 ms while training (measured 15-36 ms on this 2-core machine), and at the
-    # end of the run, when checkpoint_ready reaches the Inference and Eigen-CAM tabs (14 ms).
-    assert longest < 100
-    assert longest_end < 100
     events = read_events(run)
     end = events[-1]
     assert end["type"] == "end" and end["stopped"] is True

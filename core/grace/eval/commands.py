@@ -60,6 +60,8 @@ def _cmd_compare(a: argparse.Namespace) -> dict:
     from grace.eval.compare import compare
 
     result = compare(a.runs, out=a.out)
+    for problem in result["problems"]:  # also in the JSON; a terminal sees them here
+        print(f"grace: warning: {problem}", file=sys.stderr)
     if a.json:
         return result
     sys.stdout.write(result["markdown"])

@@ -28,8 +28,9 @@ def compare(paths: list[str | Path], out: str | Path | None = None) -> dict[str,
     -------
     dict
         ``reference`` (first run's name), ``runs`` (each with ``metrics``, ``size``,
-        ``per_class`` as fractions, ``parameters``, ``latency_ms``, ``source`` and ``delta``
-        in percentage points), ``markdown``, ``csv`` and ``files`` (paths written).
+        ``per_class`` as fractions, ``parameters``, ``latency_ms``, ``source``, ``problems``
+        and ``delta`` in percentage points), ``markdown``, ``csv``, ``files`` (paths written)
+        and ``problems`` (every line of the runs' files that was skipped, naming file and line).
     """
     if not paths:
         raise GraceError("compare: give at least one run directory")
@@ -50,4 +51,5 @@ def compare(paths: list[str | Path], out: str | Path | None = None) -> dict[str,
         "markdown": md,
         "csv": table,
         "files": files,
+        "problems": [p for r in runs for p in r.problems],
     }

@@ -34,13 +34,51 @@ class RunSummary:
     parameters: int | None = None
     latency_ms: float | None = None
     settings: dict[str, Any] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)  # lines of its files that were skipped
+
+
+def _not_utf8(raw: bytes, e: UnicodeDecodeError, at: str = "offset") -> str:
+    pos = e.start if at == "offset" else e.start + 1
+    return f"not UTF-8 text (byte 0x{raw[e.start]:02x} at {at} {pos})"
 
 
 def _read_json(path: Path) -> Any:
     try:
-        return json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as e:
-        raise GraceError(f"{path}: not readable JSON ({type(e).__name__})") from None
+        raw = path.read_bytes()
+        return json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as e:
+        raise GraceError(f"{path}: {_not_utf8(raw, e)}") from None
+    except OSError as e:
+        raise GraceError(f"{path}: not readable ({e.strerror or type(e).__name__})") from None
+    except json.JSONDecodeError as e:
+        raise GraceError(f"{path}: not readable JSON ({e.msg}, line {e.lineno})") from None
+
+
+def read_event_lines(path: Path) -> tuple[list[dict], list[str]]:
+    """The events of an ``events.jsonl`` and one problem line per line that is not a UTF-8 JSON
+    object (skipped, never silently); an unfinished last line (a run being written) is left."""
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise GraceError(f"{path}: not readable ({e.strerror or type(e).__name__})") from None
+    events: list[dict] = []
+    problems: list[str] = []
+    for n, raw in enumerate(data.splitlines(keepends=True), 1):
+        if not raw.endswith(b"\n") or not raw.strip():
+            continue
+        try:
+            obj = json.loads(raw.decode("utf-8"))
+        except UnicodeDecodeError as e:
+            problems.append(f"{path}: line {n} skipped: {_not_utf8(raw, e, 'column')}")
+            continue
+        except json.JSONDecodeError as e:
+            problems.append(f"{path}: line {n} skipped: not valid JSON ({e.msg})")
+            continue
+        if isinstance(obj, dict):
+            events.append(obj)
+        else:
+            problems.append(f"{path}: line {n} skipped: not a JSON object")
+    return events, problems
 
 
 def _float(x: Any) -> float | None:
@@ -72,9 +110,7 @@ def _from_metrics_json(run: RunSummary, metrics_file: Path) -> None:
 
 
 def _from_events(run: RunSummary, events_file: Path) -> None:
-    from grace.train.events import iter_events
-
-    events = list(iter_events(events_file))
+    events, run.problems = read_event_lines(events_file)
     end = next((e for e in reversed(events) if e.get("type") == "end"), None)
     epoch = next((e for e in reversed(events) if e.get("type") == "epoch"), None)
     if end is not None and end.get("metrics"):

@@ -13,6 +13,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from grace.argcheck import check_device
 from grace.errors import GraceError
 from grace.explain.cam import CamMap, compute_cams, detect
 from grace.explain.eigencam import global_range, normalize_global
@@ -83,8 +84,8 @@ def _device(device: str):
         dev = torch.device(d)
     except RuntimeError:
         raise GraceError(f"--device {device}: not a device (use cpu, 0, cuda:0)") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise GraceError(f"--device {device}: CUDA is not available on this machine")
+    if dev.type == "cuda":
+        check_device(device)  # GPU count checked in one place
     return dev
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from grace.errors import GraceError
+from grace.errors import GraceError, Interrupted
 from grace.infer.live import ReconnectPolicy
 
 _EPILOG = """\
@@ -60,7 +60,10 @@ def _cmd_predict(a: argparse.Namespace) -> dict:
         ),
         timeout=a.timeout,
     )
-    return run_predict(req).as_dict()
+    summary = run_predict(req)
+    if summary.stop_reason == "interrupted":  # Ctrl-C: outputs so far are kept, exit 130
+        raise Interrupted(summary.as_dict())
+    return summary.as_dict()
 
 
 def add_infer_commands(sub: argparse._SubParsersAction) -> None:

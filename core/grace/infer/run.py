@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from grace.argcheck import check_device, check_values
 from grace.errors import GraceError
 from grace.infer.files import FileSource
 from grace.infer.live import LiveSource, Log, ReconnectPolicy
@@ -121,8 +122,10 @@ def run_predict(
     log = log or (lambda _m: None)
     spec = resolve_source(req.source)  # cheap checks before the model loads
     out_dir = output_dir(req, spec)
-    if req.batch < 1:
-        raise GraceError(f"--batch must be >= 1, got {req.batch}")
+    check_values(conf=req.conf, iou=req.iou, imgsz=req.imgsz, batch=req.batch,
+                 max_det=req.max_det, max_frames=req.max_frames, duration=req.duration,
+                 timeout=req.timeout)  # fmt: skip
+    check_device(req.device)
     # a camera or stream is opened first: a bad index or URL fails before the model loads
     source = open_source(spec, req.live, req.reconnect, req.timeout, log)
     try:
@@ -190,6 +193,8 @@ def run_predict(
         source.close()
         files = outputs.close()
     summary.finish(elapsed, source.sync_stats(), reason)
+    for s in summary.skipped:  # in summary.json too; a terminal sees each one here
+        log(f"skipped {s['file']}: {s['reason']}")
     summary.out_dir, summary.files = (str(out_dir) if out_dir else None), files
     if out_dir is not None:
         path = out_dir / "summary.json"

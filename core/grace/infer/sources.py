@@ -9,6 +9,7 @@ batches) or a started :class:`~grace.infer.live.LiveSource` (newest frame only).
 from __future__ import annotations
 
 import glob as globmod
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +27,8 @@ KINDS = ("image", "folder", "glob", "video", "camera", "stream")
 @dataclass
 class SourceSpec:
     """A classified source argument. ``paths`` are the candidate files of file kinds (in
-    order); ``skipped`` the files of a folder or glob that are not images or videos."""
+    order); ``skipped`` what a folder or glob holds that is not processed: files that are not
+    images or videos, sub-folders (a folder is not searched recursively) and broken links."""
 
     text: str
     kind: str
@@ -57,6 +59,35 @@ def _split_files(files: list[Path]) -> tuple[list[Path], list[Skipped]]:
     return keep, skipped
 
 
+def _not_files(entries: list[Path], folders: bool = True) -> list[Skipped]:
+    """What a folder or glob holds besides files: sub-folders (not searched; with ``folders``)
+    and broken symbolic links, each with its reason (hidden entries are ignored, like hidden
+    files)."""
+    skipped = []
+    for p in entries:
+        if p.name.startswith(".") or p.is_file():
+            continue
+        if p.is_dir():
+            if folders:
+                why = f"sub-folder, not searched (include it with a glob: '{p.parent}/**/*')"
+                skipped.append(Skipped(str(p), why))
+        elif p.is_symlink():
+            try:
+                target = os.readlink(p)
+            except OSError:
+                target = "?"
+            skipped.append(
+                Skipped(str(p), f"broken symbolic link (its target {target} is missing)")
+            )
+        else:
+            skipped.append(Skipped(str(p), "not a regular file"))
+    return skipped
+
+
+def _by_name(skipped: list[Skipped]) -> list[Skipped]:
+    return sorted(skipped, key=lambda s: _natural_key(Path(s.file)))
+
+
 def redact(url: str) -> str:
     """A URL without its password, for logs and outputs."""
     return re.sub(r"(://[^/@:]*):[^/@]*@", r"\1:***@", url)
@@ -73,20 +104,25 @@ def resolve_source(source: str | int | Path) -> SourceSpec:
     if text.isdigit() and not path.exists():
         return SourceSpec(text, "camera", camera=int(text))
     if path.is_dir():
-        files = [p for p in path.iterdir() if p.is_file()]
-        keep, skipped = _split_files(files)
+        entries = list(path.iterdir())
+        keep, skipped = _split_files([p for p in entries if p.is_file()])
+        others = _not_files(entries)
         if not keep:
-            raise GraceError(f"{text}: no image or video files in this folder")
-        return SourceSpec(text, "folder", keep, skipped)
+            folders = sum(p.is_dir() for p in entries if not p.name.startswith("."))
+            hint = f" ({folders} sub-folder(s) not searched: use '{text}/**/*')" if folders else ""
+            raise GraceError(f"{text}: no image or video files in this folder{hint}")
+        return SourceSpec(text, "folder", keep, _by_name(skipped + others))
     if path.is_file():
         kind = "video" if path.suffix.lower() in VIDEO_SUFFIXES else "image"
         return SourceSpec(text, kind, [path])
     if any(ch in text for ch in "*?["):
-        files = [Path(p) for p in globmod.glob(str(path), recursive=True) if Path(p).is_file()]
-        keep, skipped = _split_files(files)
+        matches = [Path(p) for p in globmod.glob(str(path), recursive=True)]
+        keep, skipped = _split_files([p for p in matches if p.is_file()])
+        # a '**' pattern descends through the folders it matches: only a plain one leaves them
+        others = _not_files(matches, folders="**" not in text)
         if not keep:
             raise GraceError(f"{text}: no image or video files match this pattern")
-        return SourceSpec(text, "glob", keep, skipped)
+        return SourceSpec(text, "glob", keep, _by_name(skipped + others))
     if "://" in text:
         raise GraceError(f"{text}: unsupported URL scheme (use {', '.join(STREAM_SCHEMES)})")
     raise GraceError(f"{text}: no such file or directory")

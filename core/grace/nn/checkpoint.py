@@ -10,6 +10,12 @@ from grace.errors import GraceError
 def check_checkpoint_path(weights: str | Path) -> Path:
     """The path of an existing ``.pt`` file, or :class:`GraceError` naming it (no torch import)."""
     path = Path(weights)
+    if path.is_dir():
+        for name in ("best.pt", "last.pt"):
+            if (path / "weights" / name).is_file():
+                hint = path / "weights" / name
+                raise GraceError(f"{weights}: a run folder, not a checkpoint; pass {hint}")
+        raise GraceError(f"{weights}: a folder, not a checkpoint (expected a PyTorch .pt file)")
     if not path.is_file():
         raise GraceError(f"{weights}: weights file not found")
     if path.suffix.lower() != ".pt":

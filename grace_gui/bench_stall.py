@@ -1,0 +1,179 @@
+"""GUI-thread stall figures (DESIGN "Performance": the GUI thread never blocked more than
+100 ms): measured here, by ``python -m grace_gui.bench --stall``, not asserted by the tests (a
+busy machine stalls any thread, so a timing target in a test fails for reasons of its own).
+
+- ``thumbnails_*``: the Dataset tab opens a folder of 10,000 images (hard links to 4 small
+  JPEGs) and its grid is scrolled top to bottom in 80 steps; the longest stall over the open and
+  the scroll, the time to open, and how many thumbnails were decoded.
+- ``train_*``: the Train tab starts a real 1-epoch-per-half-second training (yolo11n, 64 px,
+  batch 4, CPU, on a synthetic set) in its own process and streams ``epochs`` epochs into its
+  plots; the longest stall while they stream, then from Stop to 1 s after the end.
+- the Inference tab's stall while inferring on a folder is :func:`grace_gui.bench.bench`'s
+  ``stall_ms`` (with ``--weights`` and a folder).
+
+Each figure comes with ``*_ok`` against :data:`TARGET_STALL_MS`. Needs a QApplication.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+TARGET_STALL_MS = 100.0
+
+
+def wait_ms(ms: int) -> None:
+    """Run the event loop for ``ms`` milliseconds (the GUI thread stays free)."""
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    loop = QEventLoop()
+    QTimer.singleShot(ms, loop.quit)
+    loop.exec()
+
+
+def wait_until(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
+    """Run the event loop until ``condition()``; a :class:`GraceError` after ``timeout_s``."""
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    from grace.errors import GraceError
+
+    deadline = time.monotonic() + timeout_s
+    loop, timer = QEventLoop(), QTimer()
+    timer.setInterval(10)
+    timer.timeout.connect(lambda: (condition() or time.monotonic() > deadline) and loop.quit())
+    if not condition():
+        timer.start()
+        loop.exec()
+        timer.stop()
+    if not condition():
+        raise GraceError(f"stall bench: timed out after {timeout_s:.0f} s waiting for {what}")
+
+
+def _ten_thousand(folder: Path, n: int) -> None:
+    import cv2
+    import numpy as np
+
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    sources = []
+    for k in range(4):
+        src = folder.parent / f"src{k}.jpg"
+        cv2.imwrite(str(src), rng.integers(0, 255, (64, 64, 3), dtype=np.uint8))
+        sources.append(src)
+    for i in range(n):
+        os.link(sources[i % 4], folder / f"img_{i:05d}.jpg")
+
+
+def thumbnails_stall(n: int = 10_000, steps: int = 80, timeout_s: float = 60.0) -> dict:
+    """The Dataset tab's longest stall while opening and scrolling a folder of ``n`` images."""
+    from grace_gui.context import AppContext
+    from grace_gui.settings import open_settings
+    from grace_gui.stall import StallMeter
+    from grace_gui.tabs.dataset_tab import DatasetTab
+    from grace_gui.widgets.notifications import NotificationBar
+    from grace_gui.workers.qthreading import long_job_pool
+
+    with tempfile.TemporaryDirectory(prefix="grace-stall-") as tmp:
+        folder = Path(tmp) / "many"
+        _ten_thousand(folder, n)
+        context = AppContext(settings=open_settings(str(Path(tmp) / "settings.ini")),
+                             notifications=NotificationBar(), pool=long_job_pool())  # fmt: skip
+        tab = DatasetTab(context)
+        tab.resize(1280, 780)
+        tab.show()
+        loaded: list = []
+        tab.dataset_loaded.connect(loaded.append)
+        meter = StallMeter()
+        meter.start()
+        t0 = time.perf_counter()
+        tab.open_path(folder)
+        wait_until(lambda: bool(loaded), timeout_s, f"{folder} to open")
+        opened_s = time.perf_counter() - t0
+        bar = tab.grid.verticalScrollBar()
+        wait_until(lambda: bar.maximum() > 0, timeout_s, "the grid to lay out")
+        for k in range(steps + 1):
+            bar.setValue(bar.maximum() * k // steps)
+            wait_ms(15)
+        last = tab.model.paths[-1]
+        wait_until(lambda: last in tab.loader.cache, timeout_s, "the last thumbnail")
+        stall = meter.stop()
+        decoded = tab.loader.decoded_count
+        tab.shutdown()
+        context.pool.waitForDone(5000)
+        tab.close()
+    return {
+        "thumbnails_images": n,
+        "thumbnails_open_s": round(opened_s, 3),
+        "thumbnails_stall_ms": round(stall, 1),
+        "thumbnails_decoded": decoded,
+        "thumbnails_ok": stall < TARGET_STALL_MS,
+    }
+
+
+def training_stall(epochs: int = 6, timeout_s: float = 300.0) -> dict:
+    """The Train tab's longest stall while a real training streams ``epochs`` epochs in, and
+    from Stop to one second after the run ended."""
+    from grace.data.synthetic import make_synthetic_dataset
+    from grace_gui.app import build_window
+    from grace_gui.stall import StallMeter
+
+    with tempfile.TemporaryDirectory(prefix="grace-stall-") as tmp:
+        data = make_synthetic_dataset(Path(tmp) / "data", n_train=16, n_val=4)
+        window = build_window(settings_path=str(Path(tmp) / "settings.ini"), gpus=[])
+        window.resize(1280, 820)
+        window.show()
+        tab = window.train_tab
+        window.tabs.setCurrentWidget(tab)  # the plots are painted while it is measured
+        f = tab.form
+        f.data.setText(str(data))
+        f.model.setCurrentIndex(f.model.findData("yolo11n"))
+        f.variant.setCurrentIndex(f.variant.findData("grace"))
+        f.epochs.setValue(500)  # ends through Stop
+        f.imgsz.setValue(64)
+        f.batch.setValue(4)
+        f.device.setCurrentIndex(f.device.findData("cpu"))
+        f.workers.setValue(0)
+        f.project.setText(str(Path(tmp) / "runs"))
+        wait_ms(3000)  # the other tabs open the demo at start: let them settle
+        try:
+            meter = StallMeter()
+            meter.start()
+            t0 = time.perf_counter()
+            run = tab.start_training()
+            wait_until(lambda: tab.run_dir == run and tab.series.epochs_done >= epochs,
+                       timeout_s, f"{epochs} epochs")  # fmt: skip
+            stall = meter.stop()
+            train_s = time.perf_counter() - t0
+            end_meter = StallMeter()
+            end_meter.start()
+            tab.stop_training()
+            wait_until(lambda: tab.proc.poll() is not None and tab.series.finished,
+                       timeout_s, "the run to stop")  # fmt: skip
+            wait_ms(1000)  # what the end of a run sets off in the other tabs
+            end_stall = end_meter.stop()
+        finally:
+            if tab.proc is not None and tab.proc.poll() is None:
+                tab.proc.kill()
+                tab.proc.wait(30)
+            for t in window.all_tabs():
+                t.shutdown()
+            window.close()
+    return {
+        "train_epochs": epochs,
+        "train_s": round(train_s, 2),
+        "train_stall_ms": round(stall, 1),
+        "train_end_stall_ms": round(end_stall, 1),
+        "train_ok": max(stall, end_stall) < TARGET_STALL_MS,
+    }
+
+
+def stall_figures(parts: tuple[str, ...] = ("thumbnails", "train")) -> dict:
+    """The figures of ``parts`` (``thumbnails``, ``train``) in one JSON-able dict."""
+    runs = {"thumbnails": thumbnails_stall, "train": training_stall}
+    out: dict = {"target_stall_ms": TARGET_STALL_MS}
+    for part in parts:
+        out.update(runs[part]())
+    return out

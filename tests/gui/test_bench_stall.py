@@ -1,0 +1,35 @@
+"""``python -m grace_gui.bench --stall``: the stall figures are produced (their values are
+measurements, checked here only for what does not depend on the machine)."""
+
+from __future__ import annotations
+
+import pytest
+
+from grace_gui.bench import parse_args
+from grace_gui.bench_stall import TARGET_STALL_MS, thumbnails_stall
+
+
+def test_thumbnail_figures_of_a_small_grid(qtbot):
+    r = thumbnails_stall(n=400, steps=4)
+    assert set(r) == {"thumbnails_images", "thumbnails_open_s", "thumbnails_stall_ms",
+                      "thumbnails_decoded", "thumbnails_ok"}  # fmt: skip
+    assert r["thumbnails_images"] == 400
+    assert 0 < r["thumbnails_decoded"] < 400  # only what was shown on 5 scroll positions
+    assert r["thumbnails_stall_ms"] >= 0 and r["thumbnails_open_s"] > 0
+    assert r["thumbnails_ok"] == (r["thumbnails_stall_ms"] < TARGET_STALL_MS)
+
+
+def test_stall_parts_are_parsed_and_checked(capsys):
+    assert parse_args(["--stall"]).stall_parts == ("thumbnails", "train")
+    assert parse_args(["--stall", "train"]).stall_parts == ("train",)
+    a = parse_args(["d", "--weights", "w.pt", "--stall", "thumbnails"])
+    assert (a.folder, a.weights, a.stall_parts) == ("d", "w.pt", ("thumbnails",))
+    for argv, message in (
+        (["--stall", "scroll"], "--stall scroll: unknown part 'scroll' (use thumbnails, train)"),
+        ([], "give --weights W.pt FOLDER, --stall, or both"),
+        (["d"], "give --weights W.pt FOLDER, --stall, or both"),
+    ):
+        with pytest.raises(SystemExit) as e:
+            parse_args(argv)
+        assert e.value.code == 2
+        assert capsys.readouterr().err.strip().splitlines()[-1].endswith(f"error: {message}")
