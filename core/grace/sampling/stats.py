@@ -36,6 +36,45 @@ def _dist_world_size() -> int:
     return 1
 
 
+@torch.no_grad()
+def batch_class_sums(
+    pred_logits: torch.Tensor,
+    target_scores: torch.Tensor,
+    fg_mask: torch.Tensor,
+    target_labels: torch.Tensor | None,
+    num_classes: int,
+    conf_min: float,
+    compact: bool,
+) -> torch.Tensor:
+    """Per-class sums of one mini-batch at its positive anchors: ``(C, 4)`` float32 columns
+    ``sum |sigmoid(z) - t|``, ``count``, ``sum sigmoid(z)`` over confidences ``>= conf_min``,
+    and their count (see :class:`ClassStatistics` for the shapes of the inputs).
+
+    ``compact`` first selects the positive anchors (typically a few percent; a data-dependent
+    size, cheap on the CPU); otherwise the sums stay dense and masked (no data-dependent shapes,
+    no host synchronisation: the accelerator path). Both give the same sums.
+    """
+    c = num_classes
+    if target_labels is None:
+        target_labels = target_scores.argmax(-1)
+    labels = target_labels.detach().reshape(-1).long()
+    fg = fg_mask.detach().reshape(-1)
+    logits = pred_logits.detach().reshape(-1, c)
+    scores = target_scores.detach().reshape(-1, c)
+    if compact:
+        sel = fg.nonzero().squeeze(1)
+        labels, logits, scores = labels[sel], logits[sel], scores[sel]
+        w = torch.ones(sel.numel(), dtype=torch.float32, device=logits.device)
+    else:
+        w = fg.to(torch.float32)
+    idx = labels.clamp(0, c - 1)
+    p = logits.gather(1, idx.unsqueeze(1)).squeeze(1).float().sigmoid()
+    t = scores.gather(1, idx.unsqueeze(1)).squeeze(1).float()
+    conf = w * (p >= conf_min).to(torch.float32)
+    vals = torch.stack(((p - t).abs() * w, w, p * conf, conf), dim=1)
+    return torch.zeros(c, 4, dtype=torch.float32, device=vals.device).index_add_(0, idx, vals)
+
+
 class ClassStatistics:
     """Running per-class EMAs of gradient magnitude (``g``) and confidence (``c``).
 
@@ -59,8 +98,6 @@ class ClassStatistics:
     Under data parallelism every rank must call :meth:`step` the same number of times, because
     :meth:`update` runs one collective (``all_reduce``) that all ranks must join.
     """
-
-    _compact_on_cpu = True  # select the positive anchors first on the CPU (tests switch it off)
 
     def __init__(self, num_classes: int, cfg: SamplerConfig, device: torch.device | str = "cpu"):
         if num_classes < 1:
@@ -106,30 +143,20 @@ class ClassStatistics:
             ``target_scores.argmax(-1)`` is used, which is only right where the target score of
             the assigned class is positive.
         """
-        c = self.num_classes
-        if pred_logits.shape[-1] != c:
-            raise ValueError(f"pred_logits has {pred_logits.shape[-1]} classes, expected {c}")
-        if target_labels is None:
-            target_labels = target_scores.argmax(-1)
-        labels = target_labels.detach().reshape(-1).long()
-        fg = fg_mask.detach().reshape(-1)
-        logits = pred_logits.detach().reshape(-1, c)
-        scores = target_scores.detach().reshape(-1, c)
-        if self._compact_on_cpu and logits.device.type == "cpu":
-            # On the CPU a data-dependent size costs nothing; keep only the positive anchors
-            # (typically a few percent), which makes the accumulation below much cheaper.
-            sel = fg.nonzero().squeeze(1)
-            labels, logits, scores = labels[sel], logits[sel], scores[sel]
-            w = torch.ones(sel.numel(), dtype=torch.float32, device=logits.device)
-        else:
-            # On an accelerator stay dense and mask: no data-dependent shapes, no host sync.
-            w = fg.to(torch.float32)
-        idx = labels.clamp(0, c - 1).unsqueeze(1)
-        p = logits.gather(1, idx).squeeze(1).float().sigmoid()
-        t = scores.gather(1, idx).squeeze(1).float()
-        conf = w * (p >= self.cfg.conf_min).to(torch.float32)
-        vals = torch.stack(((p - t).abs() * w, w, p * conf, conf), dim=1)
-        self._sums.index_add_(0, idx.squeeze(1).to(self.device), vals.to(self.device))
+        if pred_logits.shape[-1] != self.num_classes:
+            raise ValueError(
+                f"pred_logits has {pred_logits.shape[-1]} classes, expected {self.num_classes}"
+            )
+        sums = batch_class_sums(
+            pred_logits,
+            target_scores,
+            fg_mask,
+            target_labels,
+            self.num_classes,
+            self.cfg.conf_min,
+            compact=pred_logits.device.type == "cpu",
+        )
+        self._sums += sums.to(self.device)
 
     # ------------------------------------------------------------------ cadence / update
     def step(self) -> bool:

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from grace.config import SamplerConfig
-from grace.sampling.stats import C_INIT, ClassStatistics
+from grace.sampling.stats import C_INIT, ClassStatistics, batch_class_sums
 
 CFG = SamplerConfig()
 
@@ -50,18 +50,20 @@ def expected_sums():
     )
 
 
-@pytest.mark.parametrize("compact", [True, False], ids=["compact", "dense"])
-def test_observe_sums_and_conf_filter(compact, monkeypatch):
-    # "dense" is the masked path used on accelerators (no data-dependent shapes)
-    monkeypatch.setattr(ClassStatistics, "_compact_on_cpu", compact)
+def test_observe_sums_and_conf_filter():
     st = ClassStatistics(3, CFG, "cpu")
     st.observe(*make_batch(ROWS))
     np.testing.assert_allclose(st.pending_sums(), expected_sums(), rtol=1e-6, atol=1e-7)
 
 
 @pytest.mark.parametrize("compact", [True, False], ids=["compact", "dense"])
-def test_observe_accumulates_and_accepts_half_precision_and_grad_inputs(compact, monkeypatch):
-    monkeypatch.setattr(ClassStatistics, "_compact_on_cpu", compact)
+def test_both_accumulation_paths_give_the_hand_computed_sums(compact):
+    # "dense" is the masked path used on accelerators (no data-dependent shapes)
+    sums = batch_class_sums(*make_batch(ROWS), 3, CFG.conf_min, compact=compact)
+    np.testing.assert_allclose(sums.numpy(), expected_sums(), rtol=1e-6, atol=1e-7)
+
+
+def test_observe_accumulates_and_accepts_half_precision_and_grad_inputs():
     st = ClassStatistics(3, CFG, "cpu")
     logits, scores, fg, labels = make_batch(ROWS)
     st.observe(logits.half().requires_grad_(), scores.half(), fg, labels)
@@ -176,16 +178,14 @@ def test_no_positive_anchor_adds_nothing():
 
 
 @pytest.mark.parametrize("compact", [True, False], ids=["compact", "dense"])
-def test_random_batch_matches_anchor_loop(compact, monkeypatch):
-    monkeypatch.setattr(ClassStatistics, "_compact_on_cpu", compact)
+def test_random_batch_matches_anchor_loop(compact):
     gen = torch.Generator().manual_seed(0)
     b, a, c = 2, 30, 4
     logits = torch.randn(b, a, c, generator=gen) * 4
     labels = torch.randint(0, c, (b, a), generator=gen)
     fg = torch.rand(b, a, generator=gen) < 0.4
     scores = torch.nn.functional.one_hot(labels, c).float() * torch.rand(b, a, 1, generator=gen)
-    st = ClassStatistics(c, CFG, "cpu")
-    st.observe(logits, scores, fg, labels)
+    sums = batch_class_sums(logits, scores, fg, labels, c, CFG.conf_min, compact=compact)
     ref = np.zeros((c, 4))
     for i in range(b):
         for j in range(a):
@@ -198,4 +198,4 @@ def test_random_batch_matches_anchor_loop(compact, monkeypatch):
                     ref[k, 2] += p
                     ref[k, 3] += 1
     assert ref[:, 1].sum() > 10 and ref[:, 3].sum() < ref[:, 1].sum()  # filter was exercised
-    np.testing.assert_allclose(st.pending_sums(), ref, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(sums.numpy(), ref, rtol=1e-5, atol=1e-6)
