@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from grace.errors import GraceError
+from grace.fileio import atomic_write_text
 from grace.infer.files import FileSource
 from grace.infer.live import LiveSource, Log, ReconnectPolicy
 from grace.infer.predictor import FramePredictor, FrameResult, Predictor
@@ -194,5 +195,5 @@ def run_predict(
     if out_dir is not None:
         path = out_dir / "summary.json"
         summary.files["summary"] = str(path)
-        path.write_text(json.dumps(summary.as_dict(), indent=2) + "\n", encoding="utf-8")
+        atomic_write_text(path, json.dumps(summary.as_dict(), indent=2) + "\n")
     return summary
