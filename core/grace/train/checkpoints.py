@@ -83,7 +83,8 @@ def load_checkpoint_dict(path: str | Path) -> dict:
         ckpt = torch_load(path, map_location="cpu")
     except Exception as e:
         if head.startswith(b"PK"):  # torch.save's zip container, cut short or damaged
-            reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            reason = str(e).strip().splitlines()[0].split(". ")[0] if str(e).strip() else ""
+            reason = reason.rstrip(".") or type(e).__name__  # torch adds paragraphs of advice
             raise GraceError(f"{path}: truncated or damaged checkpoint ({reason})") from None
         raise GraceError(f"{path}: not a PyTorch checkpoint") from None
     model = ckpt.get("ema") or ckpt.get("model") if isinstance(ckpt, dict) else None
