@@ -9,6 +9,7 @@ from typing import Any
 from grace.errors import GraceError
 from grace.eval.runs import load_runs
 from grace.eval.tables import csv_text, deltas, markdown
+from grace.fileio import atomic_write_text
 
 MARKDOWN_FILE = "compare.md"
 CSV_FILE = "compare.csv"
@@ -42,8 +43,8 @@ def compare(paths: list[str | Path], out: str | Path | None = None) -> dict[str,
         if out.exists() and not out.is_dir():
             raise GraceError(f"{out}: output path exists and is not a directory")
         out.mkdir(parents=True, exist_ok=True)
-        (out / MARKDOWN_FILE).write_text(md)
-        (out / CSV_FILE).write_text(table)
+        atomic_write_text(out / MARKDOWN_FILE, md)
+        atomic_write_text(out / CSV_FILE, table)
         files = {"markdown": str(out / MARKDOWN_FILE), "csv": str(out / CSV_FILE)}
     return {
         "reference": runs[0].name,

@@ -8,7 +8,6 @@ predictions, the model's cost (:mod:`grace.eval.cost`) and the timings of that p
 
 from __future__ import annotations
 
-import json
 import math
 import tempfile
 from pathlib import Path
@@ -20,6 +19,7 @@ from grace.errors import GraceError
 from grace.eval.coco import CocoResult, size_bucket_counts
 from grace.eval.cost import ModelCost
 from grace.eval.metrics import AP_METHOD, DetectionMetrics
+from grace.fileio import atomic_write_json
 
 METRICS_FILE = "metrics.json"
 PR_CURVES_FILE = "pr_curves.json"
@@ -153,10 +153,7 @@ def pr_curves(m: DetectionMetrics) -> dict[str, Any]:
 
 
 def write_json(path: Path, obj: Any) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=1, allow_nan=False) + "\n")
-    tmp.replace(path)
+    atomic_write_json(path, obj, indent=1)
     return path
 
 

@@ -28,6 +28,7 @@ from grace.explain.render import (
     overlay,
     panel_shape,
 )
+from grace.fileio import atomic_write_bytes, atomic_write_with
 
 __all__ = [
     "FIGURE_SUFFIXES",
@@ -216,7 +217,7 @@ def write_figure(figure: np.ndarray, out: str | Path) -> Path:
     ok, buf = cv2.imencode(out.suffix.lower(), figure)
     if not ok:
         raise GraceError(f"{out}: could not encode the figure")
-    buf.tofile(str(out))
+    atomic_write_bytes(out, buf.tobytes())
     return out
 
 
@@ -304,7 +305,7 @@ def run_cam(
     rpath = None
     if save_raw:
         rpath = raw_path(out)
-        np.save(rpath, np.stack(raws).astype(np.float32))
+        atomic_write_with(rpath, lambda f: np.save(f, np.stack(raws).astype(np.float32)))
     dev = next(inner_module(models[0]).parameters()).device
     return {
         "image": str(image),

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from grace.argcheck import check_device, check_values
 from grace.errors import GraceError
+from grace.fileio import atomic_write_text
 from grace.infer.files import FileSource
 from grace.infer.live import LiveSource, Log, ReconnectPolicy
 from grace.infer.predictor import FramePredictor, FrameResult, Predictor
@@ -199,5 +200,5 @@ def run_predict(
     if out_dir is not None:
         path = out_dir / "summary.json"
         summary.files["summary"] = str(path)
-        path.write_text(json.dumps(summary.as_dict(), indent=2) + "\n", encoding="utf-8")
+        atomic_write_text(path, json.dumps(summary.as_dict(), indent=2) + "\n")
     return summary

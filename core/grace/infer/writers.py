@@ -1,7 +1,9 @@
 """Outputs of a prediction run: CSV and JSON records, annotated images and videos.
 
 Every writer streams (rows are flushed per batch, the JSON array is closed at the end), so that
-a long live run stopped with Ctrl-C keeps what it produced.
+a long live run stopped with Ctrl-C keeps what it produced. The CSV and JSON files stream into a
+temporary file beside their target, which replaces the target when the writer is closed: a
+previous ``predictions.csv`` stays whole until the new one is complete.
 """
 
 from __future__ import annotations
@@ -10,21 +12,41 @@ import csv
 import json
 import re
 from collections.abc import Sequence
+from contextlib import ExitStack
 from pathlib import Path
 
 import numpy as np
 
+from grace.fileio import atomic_path
 from grace.infer.draw import draw_detections
 from grace.infer.frames import Frame
 from grace.infer.predictor import RECORD_FIELDS, FrameResult
 
 
-class CsvWriter:
+class _AtomicStream:
+    """A text file written as it goes into a temporary file, moved over ``path`` on close."""
+
+    def __init__(self, path: str | Path, newline: str | None = None) -> None:
+        self.path = Path(path)
+        self._stack = ExitStack()
+        tmp = self._stack.enter_context(atomic_path(self.path))
+        self._f = open(tmp, "w", newline=newline, encoding="utf-8")  # noqa: SIM115
+
+    def close(self) -> None:
+        """Flush and close the temporary file and move it over ``path`` (GraceError if not)."""
+        try:
+            self._f.close()
+        except OSError as e:  # the last flush failed: drop the temporary file, name the target
+            self._stack.__exit__(type(e), e, e.__traceback__)
+            raise
+        self._stack.close()
+
+
+class CsvWriter(_AtomicStream):
     """``predictions.csv``: a header of :data:`RECORD_FIELDS`, one row per detection."""
 
     def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        self._f = open(self.path, "w", newline="", encoding="utf-8")  # noqa: SIM115
+        super().__init__(path, newline="")
         self._w = csv.DictWriter(self._f, fieldnames=RECORD_FIELDS)
         self._w.writeheader()
 
@@ -32,16 +54,12 @@ class CsvWriter:
         self._w.writerows(records)
         self._f.flush()
 
-    def close(self) -> None:
-        self._f.close()
 
-
-class JsonWriter:
+class JsonWriter(_AtomicStream):
     """``predictions.json``: one JSON array of record objects, written as it goes."""
 
     def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        self._f = open(self.path, "w", encoding="utf-8")  # noqa: SIM115
+        super().__init__(path)
         self._f.write("[")
         self._n = 0
 
@@ -53,7 +71,7 @@ class JsonWriter:
 
     def close(self) -> None:
         self._f.write("\n]\n" if self._n else "]\n")
-        self._f.close()
+        super().close()
 
 
 def safe_name(text: str) -> str:

@@ -44,11 +44,28 @@ class TrainRequest:
 
 
 def _resolve_resume(resume: str) -> Path:
+    from grace.train.checkpoints import check_resume_checkpoint
+
     p = Path(resume)
     last = p / "weights" / "last.pt" if p.is_dir() else p
-    if not last.is_file():
+    if not last.exists():
         raise GraceError(f"{resume}: no last.pt to resume from")
-    return last
+    return check_resume_checkpoint(last)  # one line if truncated, not a checkpoint or finished
+
+
+OPTIMIZERS = ("SGD", "Adam", "Adamax", "AdamW", "NAdam", "RAdam", "RMSprop", "MuSGD", "auto")
+
+
+def check_before_run(overrides: dict[str, Any]) -> None:
+    """What Ultralytics would only find out once the run folder exists (the optimizer name, the
+    ``--weights`` file's content), checked before: a bad value is one line and no folder."""
+    from grace.train.checkpoints import check_weights_checkpoint
+
+    name = overrides.get("optimizer")
+    if name is not None and str(name).lower() not in {o.lower() for o in OPTIMIZERS}:
+        raise GraceError(f"unknown optimizer {name!r}: expected one of {', '.join(OPTIMIZERS)}")
+    if isinstance(overrides.get("pretrained"), str):
+        check_weights_checkpoint(overrides["pretrained"])
 
 
 def check_dataset(req: TrainRequest) -> TrainingCheck:
@@ -73,7 +90,10 @@ def build_overrides(
         raise GraceError(f"unknown variant {req.variant!r}: expected one of {', '.join(VARIANTS)}")
     grace = GraceConfig(variant=req.variant)
     if req.resume:
-        over: dict[str, Any] = {"resume": str(_resolve_resume(req.resume))}
+        last = _resolve_resume(req.resume)
+        over: dict[str, Any] = {"resume": str(last)}
+        if last.parent.name == "weights":  # the run folder where it is now, not where it was
+            over["save_dir"] = str(last.parent.parent.resolve())
         if req.device:
             over["device"] = req.device
         return over, grace
@@ -130,6 +150,7 @@ def train(req: TrainRequest) -> Path:
     """Run one training to the end (or to its ``STOP`` file); returns the run directory."""
     dataset = None if req.resume else check_dataset(req)
     overrides, grace = build_overrides(req, dataset)
+    check_before_run(overrides)
     from grace.train.trainer import GraceTrainer
 
     if dataset is not None:

@@ -1,18 +1,22 @@
 """The run directory's event log: ``events.jsonl``, one JSON object per line.
 
 This file is the one channel between a training process and everything else (GUI, terminal,
-another machine). Only rank 0 writes; each line is flushed as soon as it is written so that a
-reader tailing the file sees events as they happen.
+another machine). Only rank 0 writes; each line goes to the file in one append as soon as it is
+written, so that a reader tailing the file sees events as they happen, and a failed write (disk
+full) is cut back off: the file keeps only whole lines.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from grace.errors import GraceError
 
 EVENT_TYPES = ("start", "batch", "sampler", "epoch", "end", "error")
 EVENTS_FILE = "events.jsonl"
@@ -50,26 +54,48 @@ class EventWriter:
     def __init__(self, run_dir: str | Path, enabled: bool = True) -> None:
         self.path = Path(run_dir) / EVENTS_FILE
         self.enabled = enabled
-        self._file = None
+        self._fd: int | None = None
 
     def write(self, type_: str, **fields: Any) -> dict | None:
-        """Write one event of ``type_`` with ``fields``; returns the event written."""
+        """Write one event of ``type_`` with ``fields``; returns the event written.
+
+        Raises :class:`GraceError` naming the file if the line cannot be written whole; the
+        file is then left as it was before the call.
+        """
         if type_ not in EVENT_TYPES:
             raise ValueError(f"unknown event type {type_!r}; expected one of {EVENT_TYPES}")
         if not self.enabled:
             return None
-        if self._file is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 (kept open, flushed per line)
         event = {"type": type_, "time": time.time(), **_jsonable(fields)}
-        self._file.write(json.dumps(event, allow_nan=False) + "\n")
-        self._file.flush()
+        line = (json.dumps(event, allow_nan=False) + "\n").encode("utf-8")
+        try:
+            if self._fd is None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            _append_whole(self._fd, line)
+        except OSError as e:
+            raise GraceError(f"{self.path}: could not write ({e.strerror or e})") from e
         return event
 
     def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+def _append_whole(fd: int, data: bytes) -> None:
+    """Append ``data`` to ``fd`` (opened with O_APPEND); on failure cut off what got written."""
+    size = os.fstat(fd).st_size
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+    except OSError:
+        try:
+            os.ftruncate(fd, size)
+        except OSError:
+            pass  # a reader skips a line without its newline
+        raise
 
 
 def read_events(run_dir: str | Path) -> list[dict]:

@@ -6,9 +6,16 @@ Extension points used (nothing of Ultralytics' loop is copied):
 * ``get_dataloader``: the training loader draws from :class:`grace.sampling.DynamicClassSampler`
   (variants ``ds``, ``grace``).
 * ``_setup_train``: installs the loss tap that feeds the per-class statistics.
+* ``save_model`` / ``final_eval`` / ``save_metrics``: every checkpoint and ``results.csv`` is
+  written atomically; each checkpoint carries the sampler state and whether its epoch was complete
+  (:mod:`grace.train.checkpoints`).
+* ``resume_training``: a checkpoint saved in the middle of an epoch (``STOP``, Ctrl-C, crash)
+  resumes at the start of that epoch, which runs again in full; an interrupted epoch is not counted
+  as completed (no ``results.csv`` row, no ``epoch`` event).
 * callbacks: ŝ_e and γ_e at each epoch start, sampler updates and events per batch, the ``STOP``
   file, epoch/end events. They are registered in ``__init__`` so that they also exist in the
   processes Ultralytics launches for DDP (it rebuilds this class there).
+* A failure once the run folder exists leaves an ``error`` event in it.
 """
 
 from __future__ import annotations
@@ -24,21 +31,30 @@ import torch
 import torch.distributed as dist
 from ultralytics.data.build import build_dataloader
 from ultralytics.models.yolo.detect import DetectionTrainer
-from ultralytics.utils import DEFAULT_CFG, LOCAL_RANK, RANK
+from ultralytics.utils import DEFAULT_CFG, LOCAL_RANK, LOGGER, RANK
 from ultralytics.utils.torch_utils import torch_distributed_zero_first, unwrap_model
 
 from grace.config import GraceConfig
+from grace.errors import GraceError
+from grace.fileio import atomic_path, atomic_write_json
 from grace.nn.build import build_model
 from grace.nn.fen import fen_strength, set_fen_strength
 from grace.sampling import DSCBSM
 from grace.sampling.loader import with_sampler
 from grace.train.amp import offline_amp_check
+from grace.train.checkpoints import (
+    RESUME_ATTR,
+    AtomicWritePath,
+    atomic_strip_optimizer,
+    read_legacy_sampler_state,
+    resume_record,
+    resume_state,
+)
 from grace.train.events import STOP_FILE, EventWriter
 from grace.train.loss import StatsDetectionLoss
 
 GRACE_CONFIG_ENV = "GRACE_TRAIN_CONFIG"  # carries the GraceConfig into DDP worker processes
 GRACE_CONFIG_FILE = "grace.json"
-SAMPLER_STATE_FILE = "sampler_state.json"
 
 
 def _floats(d: dict | None) -> dict[str, float]:
@@ -65,13 +81,28 @@ class GraceTrainer(DetectionTrainer):
         _callbacks: dict | None = None,
         grace: GraceConfig | None = None,
     ) -> None:
+        try:
+            self._init(cfg, overrides, _callbacks, grace)
+        except BaseException as e:
+            if RANK in {-1, 0} and getattr(self, "save_dir", None) is not None:
+                EventWriter(self.save_dir).write(  # the folder exists: say why it has no run
+                    "error", message=_one_line(e), traceback=traceback.format_exc(), epoch=None,
+                    last=None,
+                )  # fmt: skip
+            raise
+
+    def _init(self, cfg: Any, overrides: dict | None, _callbacks: dict | None,
+              grace: GraceConfig | None) -> None:  # fmt: skip
         if grace is None and os.environ.get(GRACE_CONFIG_ENV):
             grace = GraceConfig.from_dict(json.loads(os.environ[GRACE_CONFIG_ENV]))
         super().__init__(cfg, overrides, _callbacks)
+        # Ultralytics writes checkpoints with Path.write_bytes: make those writes atomic
+        self.wdir = AtomicWritePath(self.wdir)
+        self.last, self.best = self.wdir / "last.pt", self.wdir / "best.pt"
         if self.resume:
             saved = Path(self.args.resume).parent.parent / GRACE_CONFIG_FILE
             if saved.exists():
-                grace = GraceConfig.from_dict(json.loads(saved.read_text()))
+                grace = _read_grace_config(saved)
             (self.save_dir / STOP_FILE).unlink(missing_ok=True)
         self.grace = grace or GraceConfig()
         self.balancer: DSCBSM | None = None
@@ -79,18 +110,16 @@ class GraceTrainer(DetectionTrainer):
         self.stopped_by_user = False
         self.dataset_check = None  # grace.data.check.TrainingCheck, when the caller made one
         self._batch_in_epoch = 0
+        self._batches_run = 0  # in this process: a crash before the first one saves nothing
         self._in_final_eval = False
         self.events = EventWriter(self.save_dir, enabled=RANK in {-1, 0})
         if RANK in {-1, 0}:
-            (self.save_dir / GRACE_CONFIG_FILE).write_text(
-                json.dumps(self.grace.to_dict(), indent=2)
-            )
+            atomic_write_json(self.save_dir / GRACE_CONFIG_FILE, self.grace.to_dict(), indent=2)
         for event, fn in (
             ("on_train_start", GraceTrainer._on_train_start),
             ("on_train_epoch_start", GraceTrainer._on_epoch_start),
             ("on_train_batch_end", GraceTrainer._on_batch_end),
             ("on_fit_epoch_end", GraceTrainer._on_fit_epoch_end),
-            ("on_model_save", GraceTrainer._on_model_save),
             ("on_train_end", GraceTrainer._on_train_end),
         ):
             if fn not in self.callbacks[event]:  # DDP workers receive them already registered
@@ -169,9 +198,63 @@ class GraceTrainer(DetectionTrainer):
         if self.balancer is not None:
             model = unwrap_model(self.model)
             model.criterion = StatsDetectionLoss(model, self.balancer.stats)
-            state = Path(self.args.resume).parent / SAMPLER_STATE_FILE if self.resume else None
-            if state is not None and state.exists():
-                self.balancer.load_state_dict(json.loads(state.read_text()))
+
+    def resume_training(self, ckpt: dict | None) -> None:
+        if ckpt is None or not self.resume:
+            return
+        state = resume_state(ckpt)
+        if state is None or state["epoch_complete"]:
+            super().resume_training(ckpt)  # the epoch after the checkpoint's
+        else:  # saved in the middle of an epoch: that epoch runs again in full
+            epoch = int(state["epoch"])
+            LOGGER.info(f"Resuming {self.args.model}: redoing interrupted epoch {epoch + 1}")
+            self._load_checkpoint_state(ckpt)  # (YOLO11 has no one-to-one head to re-arm)
+            self.start_epoch = epoch
+        if self.balancer is not None:
+            self._restore_sampler(state)
+
+    def _restore_sampler(self, state: dict | None) -> None:
+        source = Path(self.args.resume)
+        sampler = (state or {}).get("sampler")
+        if state is None:  # a checkpoint from before the state moved inside it
+            sampler, source = read_legacy_sampler_state(source.parent)
+        if sampler is None:
+            return
+        try:
+            self.balancer.load_state_dict(sampler)
+        except (KeyError, TypeError, ValueError) as e:
+            raise GraceError(f"{source}: sampler state does not fit this run ({e})") from None
+
+    def save_model(self) -> bool:
+        """Ultralytics' checkpoints (atomic through :class:`AtomicWritePath`), each carrying the
+        sampler state and whether the epoch it was saved in had finished."""
+        ema = self.ema.ema
+        complete = not self._epoch_interrupted()
+        sampler = self.balancer.state_dict() if self.balancer is not None else None
+        setattr(ema, RESUME_ATTR, resume_record(self.epoch, complete, sampler))  # deep-copied in
+        period = self.save_period
+        if not complete:
+            self.save_period = -1  # epochN.pt means "after epoch N"
+        try:
+            return super().save_model()
+        finally:
+            self.save_period = period
+            delattr(ema, RESUME_ATTR)
+
+    def save_metrics(self, metrics: dict) -> None:
+        if self._epoch_interrupted():
+            return  # results.csv has one row per completed epoch; this one runs again on resume
+        csv = self.csv
+        with atomic_path(csv) as tmp:  # Ultralytics appends to self.csv: let it append to a copy
+            if csv.exists():
+                tmp.write_bytes(csv.read_bytes())
+            else:
+                tmp.unlink()  # so that Ultralytics writes the header
+            self.csv = tmp
+            try:
+                super().save_metrics(metrics)
+            finally:
+                self.csv = csv
 
     def train(self) -> None:
         if self.ddp:
@@ -188,14 +271,25 @@ class GraceTrainer(DetectionTrainer):
             self.events.close()
 
     def final_eval(self) -> None:
-        keep = self.last.read_bytes() if self.stopped_by_user and self.last.exists() else None
+        import ultralytics.engine.trainer as engine
+
+        keep_last = self.stopped_by_user  # a stopped run keeps its optimizer state to be resumed
+
+        def strip(f: str | Path, s: str = "", updates: dict | None = None) -> dict:
+            if keep_last and Path(f) == self.last and not s:
+                from ultralytics.utils.patches import torch_load
+
+                return torch_load(f, map_location="cpu")
+            return atomic_strip_optimizer(f, s, updates)
+
+        original = engine.strip_optimizer
+        engine.strip_optimizer = strip
         self._in_final_eval = True
         try:
-            super().final_eval()  # strips the optimizer from last.pt ...
+            super().final_eval()
         finally:
+            engine.strip_optimizer = original
             self._in_final_eval = False
-        if keep is not None and RANK in {-1, 0}:
-            self.last.write_bytes(keep)  # ... which a stopped run needs to be resumed
 
     # ---- callbacks --------------------------------------------------------------------------
     def _on_train_start(self) -> None:
@@ -240,6 +334,7 @@ class GraceTrainer(DetectionTrainer):
     def _on_batch_end(self) -> None:
         i = self._batch_in_epoch
         self._batch_in_epoch += 1
+        self._batches_run += 1
         if self.balancer is not None and self.balancer.after_batch():
             self._write_sampler_event()
         if RANK in {-1, 0} and (
@@ -259,6 +354,8 @@ class GraceTrainer(DetectionTrainer):
     def _on_fit_epoch_end(self) -> None:
         if self._in_final_eval:
             return  # Ultralytics re-runs this callback for best.pt; the `end` event carries it
+        if self._epoch_interrupted():
+            return  # not a completed epoch: it runs again on resume
         self.events.write(
             "epoch",
             epoch=self.epoch,
@@ -271,15 +368,11 @@ class GraceTrainer(DetectionTrainer):
             epoch_time=self.epoch_time,
         )
 
-    def _on_model_save(self) -> None:
-        if self.balancer is not None:
-            (self.wdir / SAMPLER_STATE_FILE).write_text(json.dumps(self.balancer.state_dict()))
-
     def _on_train_end(self) -> None:
         self.events.write(
             "end",
             stopped=self.stopped_by_user,
-            epochs_completed=self.epoch + 1,
+            epochs_completed=self.epoch + (0 if self._epoch_interrupted() else 1),
             best=str(self.best) if self.best.exists() else None,
             last=str(self.last) if self.last.exists() else None,
             metrics=clean_metrics(self.metrics),
@@ -298,23 +391,42 @@ class GraceTrainer(DetectionTrainer):
             requested = bool(flag.item())
         return requested
 
+    def _epoch_interrupted(self) -> bool:
+        """True when the current epoch's batch loop ended before its last batch."""
+        loader = getattr(self, "train_loader", None)
+        return loader is None or self._batch_in_epoch < len(loader)
+
     def _on_crash(self, error: BaseException) -> None:
         if RANK not in {-1, 0}:
             return
         saved = None
-        if self.ema is not None and self.optimizer is not None and self.metrics is not None:
+        if self._batches_run and self.ema is not None and self.optimizer is not None:
             try:
-                self.save_model()
+                self.save_model()  # a crash mid-epoch resumes at the start of that epoch
                 saved = str(self.last)
             except Exception:  # the error event below matters more than the checkpoint
                 saved = None
-        self.events.write(
-            "error",
-            message=f"{type(error).__name__}: {error}".strip(),
-            traceback=traceback.format_exc(),
-            epoch=getattr(self, "epoch", None),
-            last=saved,
-        )
+        try:
+            self.events.write(
+                "error",
+                message=_one_line(error),
+                traceback=traceback.format_exc(),
+                epoch=getattr(self, "epoch", None),
+                last=saved,
+            )
+        except GraceError:  # the disk that failed the run may refuse the event too
+            pass
+
+
+def _one_line(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}".strip()
+
+
+def _read_grace_config(path: Path) -> GraceConfig:
+    try:
+        return GraceConfig.from_dict(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, UnicodeDecodeError, ValueError, TypeError, KeyError) as e:
+        raise GraceError(f"{path}: unreadable GRACE config ({type(e).__name__}: {e})") from None
 
 
 __all__ = ["GraceTrainer", "GRACE_CONFIG_FILE", "LOCAL_RANK"]
