@@ -2,7 +2,9 @@
 
 The figure is the one ``grace cam`` writes. Checkpoints load and maps compute in a worker on
 the context's pool (models cached by path); opacity, colormap and detections on/off re-render
-from the cached maps on the GUI thread (a few milliseconds), a layer change recomputes.
+from the cached maps on the GUI thread (a few milliseconds), a layer or method change recomputes.
+Eigen-CAM (the paper's Figure 3) is the default method; Eigen-Grad-CAM, LayerCAM and Grad-CAM++
+explain the class scores of each model's detections.
 """
 
 from __future__ import annotations
@@ -27,7 +29,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from grace.explain.options import COLORMAP_NAMES, DEFAULT_COLORMAP, DEFAULT_OPACITY
+from grace.explain.options import (
+    COLORMAP_NAMES,
+    DEFAULT_COLORMAP,
+    DEFAULT_METHOD,
+    DEFAULT_OPACITY,
+    METHOD_LABELS,
+)
 from grace_gui.demo import Demo
 from grace_gui.tabs.base import Tab
 from grace_gui.widgets.cam_checkpoints import CheckpointList
@@ -98,6 +106,16 @@ class CamTab(Tab):
         QVBoxLayout(models_box).addWidget(self.checkpoints)
 
         view_box = QGroupBox("Display")
+        self.method_combo = QComboBox()
+        for name, label in METHOD_LABELS.items():
+            self.method_combo.addItem(label, name)
+        self.method_combo.setCurrentIndex(self.method_combo.findData(DEFAULT_METHOD))
+        self.method_combo.setToolTip(
+            "How the heatmap is made (recomputes). Eigen-CAM: where the layer responds most, "
+            "no gradient (the paper's Figure 3). Eigen-Grad-CAM, LayerCAM, Grad-CAM++: what "
+            "raised the scores of the defects each model detected."
+        )
+        self.method_combo.currentIndexChanged.connect(self._schedule.start)
         self.layer_combo = QComboBox()
         self.layer_combo.addItem(DEFAULT_LAYER, None)
         self.layer_combo.setToolTip("Explain this layer's output in every model (recomputes)")
@@ -118,6 +136,7 @@ class CamTab(Tab):
         opacity_row.addWidget(self.opacity, 1)
         opacity_row.addWidget(self.opacity_label)
         form = QFormLayout(view_box)
+        form.addRow("Method", self.method_combo)
         form.addRow("Layer", self.layer_combo)
         form.addRow("Opacity", opacity_row)
         form.addRow("Colormap", self.colormap)
@@ -212,6 +231,7 @@ class CamTab(Tab):
             image_name=name,
             layer=self.layer_combo.currentData(),
             device="" if self.context.gpus else "cpu",
+            method=self.method_combo.currentData(),
         )
 
     def compute(self) -> None:
@@ -223,7 +243,8 @@ class CamTab(Tab):
         if self._worker is not None:
             self._pending = True
             return
-        self.info.setText(f"Computing Eigen-CAM of {len(req.weights)} checkpoint(s)…")
+        label = METHOD_LABELS.get(req.method, req.method)
+        self.info.setText(f"Computing {label} of {len(req.weights)} checkpoint(s)…")
         cache = self.cache
         worker = Worker(lambda w: run_job(req, cache, w.stop_event))
         worker.result.connect(self._on_result)
@@ -282,6 +303,13 @@ class CamTab(Tab):
             self.layer_combo.addItem(f"model.{index}", index)
             pos = self.layer_combo.count() - 1
         self.layer_combo.setCurrentIndex(pos)
+
+    def set_method(self, method: str) -> None:
+        """Use the CAM method ``method`` (``eigencam``, ``layercam``…); recomputes."""
+        pos = self.method_combo.findData(method)
+        if pos < 0:
+            raise ValueError(f"unknown CAM method {method!r}")
+        self.method_combo.setCurrentIndex(pos)
 
     # rendering ----------------------------------------------------------------------------------
     def _opacity_changed(self, value: int) -> None:
@@ -371,6 +399,9 @@ class CamTab(Tab):
         layer = s.get("cam/layer")
         if isinstance(layer, int):
             self.set_layer(layer)
+        method = s.get("cam/method", DEFAULT_METHOD)
+        if method in METHOD_LABELS:
+            self.set_method(method)
 
     def load_demo(self, demo: Demo) -> None:
         self.checkpoints.set_paths([str(p) for p in demo.models])
@@ -382,6 +413,7 @@ class CamTab(Tab):
             s.set("cam/image", self._image_path)
         s.set("cam/selected", self.checkpoints.paths())
         s.set("cam/layer", self.layer_combo.currentData())
+        s.set("cam/method", self.method_combo.currentData())
         s.set("cam/opacity", self.opacity.value())
         s.set("cam/detections", self.detections.isChecked())
         s.set("cam/colormap", self.colormap.currentText())

@@ -1,5 +1,6 @@
 """The Eigen-CAM tab's work, free of Qt: what to compute (:class:`CamRequest`), the job that
-loads checkpoints (cached by path) and computes the maps and detections through the engine
+loads checkpoints (cached by path) and computes the maps (by the CAM method chosen, Eigen-CAM by
+default) and detections through the engine
 (:func:`run_job`), what comes back (:class:`CamResult`) and the cheap re-render of the composite
 from the cached maps (:func:`render_composite`).
 
@@ -19,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from grace.errors import GraceError
+from grace.explain.options import DEFAULT_METHOD, METHOD_LABELS
 
 __all__ = [
     "MAX_CHECKPOINTS",
@@ -52,7 +54,8 @@ def refusal(selected: Sequence[str], path: str, limit: int = MAX_CHECKPOINTS) ->
 
 @dataclass(frozen=True)
 class CamRequest:
-    """One comparison: an image (a file, or an array with its name), checkpoints, a layer."""
+    """One comparison: an image (a file, or an array with its name), checkpoints, a layer and a
+    CAM method (:data:`grace.explain.options.METHOD_NAMES`)."""
 
     weights: tuple[str, ...]
     image_path: str | None = None
@@ -61,6 +64,7 @@ class CamRequest:
     layer: int | None = None
     device: str = "cpu"
     conf: float = 0.25
+    method: str = DEFAULT_METHOD
 
     @property
     def name(self) -> str:
@@ -154,7 +158,12 @@ def run_job(request: CamRequest, cache: ModelCache, stop: threading.Event | None
     if not models:
         raise GraceError(failed[0][1] if failed else "no checkpoint chosen")
     comparison = figure.compare_models(
-        image, models, layer=request.layer, detections=True, conf=request.conf
+        image,
+        models,
+        layer=request.layer,
+        detections=True,
+        conf=request.conf,
+        method=request.method,
     )
     return CamResult(
         request=request,
@@ -187,17 +196,28 @@ def render_composite(
         colormap=colormap,
         opacity=opacity,
         value_range=result.value_range,
+        method=result.request.method,
     )
 
 
 def range_text(result: CamResult) -> str:
-    """The scale every panel shares, the layers and the input size, one item a line."""
+    """The scale every panel shares, the layers and the input size, one item a line; for the
+    gradient methods, what each map explains (and which maps are empty because nothing was
+    detected)."""
     lo, hi = result.value_range
+    label = METHOD_LABELS.get(result.request.method, result.request.method)
     layers = list(dict.fromkeys(c.layer for c in result.cams))
-    return (
-        f"One scale for all {len(result.cams)} panels: raw Eigen-CAM [{lo:.4g}, {hi:.4g}]\n"
+    text = (
+        f"One scale for all {len(result.cams)} panels: raw {label} [{lo:.4g}, {hi:.4g}]\n"
         f"Layer: {'; '.join(layers)}\nNetwork input: {result.imgsz} px"
     )
+    targets = [(t, c.targets) for t, c in zip(result.titles, result.cams, strict=True)]
+    if any(n is not None for _, n in targets):
+        text += f"\nExplained: the class scores of the detections at conf {result.request.conf}"
+        empty = [t for t, n in targets if n == 0]
+        if empty:
+            text += f"\nNo detection, nothing to explain (empty map): {', '.join(empty)}"
+    return text
 
 
 def write_png(figure: np.ndarray, path: str) -> str:

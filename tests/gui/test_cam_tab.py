@@ -13,9 +13,14 @@ pytest.importorskip("ultralytics")
 
 
 class Calls(list):
-    """The ``layer`` of each call, and the unpatched function in ``original``."""
+    """The ``layer`` of each call, its ``method`` in ``methods``, and the unpatched function in
+    ``original``."""
 
     original = None
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.methods: list[str] = []
 
 
 @pytest.fixture
@@ -26,9 +31,10 @@ def calls(monkeypatch):
     seen = Calls()
     original = figure.compute_cams
 
-    def counting(image, models, layer=None, imgsz=640):
+    def counting(image, models, layer=None, imgsz=640, **kw):
         seen.append(layer)
-        return original(image, models, layer=layer, imgsz=imgsz)
+        seen.methods.append(kw.get("method", "eigencam"))
+        return original(image, models, layer=layer, imgsz=imgsz, **kw)
 
     monkeypatch.setattr(figure, "compute_cams", counting)
     seen.original = original
@@ -72,6 +78,7 @@ def test_demo_comparison_is_grace_cams_figure_on_one_global_scale(
     settle(qtbot, tab)
     r = tab.result
     assert calls == [None]  # the tab computed once (run_cam below counts too)
+    assert calls.methods == ["eigencam"] and tab.method_combo.currentText() == "Eigen-CAM"
     assert r.weights == [str(p) for p in demo.models]
     assert r.request.image_path == str(demo.first_image)
     # independent: the engine's maps of the same image and models
@@ -172,6 +179,50 @@ def test_layer_change_recomputes_and_is_remembered(qtbot, make_window, calls, en
     assert tab2.result.request.image_path == str(demo.first_image)
     recent = again.context.settings.get("cam/models")
     assert set(recent) == {str(p) for p in demo.models}
+
+
+def test_method_choice_recomputes_records_and_is_remembered(
+    qtbot, make_window, calls, engine_models
+):
+    from grace.explain.cam import detect
+    from grace.explain.figure import read_image
+    from grace.explain.render import colorbar, panel_shape, title_height
+
+    demo, models = engine_models
+    window = make_window()
+    tab = window.cam_tab
+    settle(qtbot, tab)
+    offered = [tab.method_combo.itemData(i) for i in range(tab.method_combo.count())]
+    assert offered == ["eigencam", "eigengradcam", "layercam", "gradcam++"]
+    tab.method_combo.setCurrentIndex(offered.index("gradcam++"))
+    qtbot.waitUntil(lambda: tab.result.request.method == "gradcam++", timeout=60_000)
+    settle(qtbot, tab)
+    assert calls.methods == ["eigencam", "gradcam++"] and calls == [None, None]
+    r = tab.result
+    assert [c.method for c in r.cams] == ["gradcam++", "gradcam++"]
+    # independent: the engine's maps and predict's boxes on the same image at the same conf
+    image = read_image(demo.first_image)
+    theirs = calls.original(image, models, imgsz=256, method="gradcam++", conf=r.request.conf)
+    hi = max(float(c.raw.max()) for c in theirs)
+    assert hi > 0
+    for mine, ref, model in zip(r.cams, theirs, models, strict=True):
+        np.testing.assert_allclose(mine.raw, ref.raw, rtol=1e-3, atol=1e-3 * hi)
+        assert mine.targets == len(detect(model, image, 256, r.request.conf))
+    text = tab.info.text()
+    assert "raw Grad-CAM++" in text and "class scores of the detections" in text
+    empty = [t for t, c in zip(r.titles, r.cams, strict=True) if c.targets == 0]
+    assert ("No detection" in text) == bool(empty)
+    # the colour bar of the figure names the method
+    ph, _ = panel_shape(image.shape[:2])
+    bar = colorbar(ph, *r.value_range, label="Grad-CAM++")
+    np.testing.assert_array_equal(tab.figure[title_height(ph) :, -bar.shape[1] :], bar)
+    window.close()
+
+    again = make_window()
+    tab2 = again.cam_tab
+    settle(qtbot, tab2)
+    assert tab2.method_combo.currentData() == "gradcam++"
+    assert tab2.result.request.method == "gradcam++"
 
 
 def test_a_fifth_checkpoint_is_refused(qtbot, make_window, engine_models, tmp_path):

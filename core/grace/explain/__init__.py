@@ -1,10 +1,13 @@
-"""Explanations: Eigen-CAM heatmaps of one or several models, side by side (paper, Figure 3).
+"""Explanations: CAM heatmaps of one or several models, side by side (paper, Figure 3).
 
-Small, Qt-free pieces the CLI (``grace cam``) and the GUI share:
+The maps come from pytorch-grad-cam (Eigen-CAM by default; Eigen-Grad-CAM, LayerCAM and
+Grad-CAM++ on the detections' class scores). Small, Qt-free pieces the CLI (``grace cam``) and
+the GUI share:
 
-- :func:`eigen_cam` (pure): first-principal-component projection of one feature map;
+- :func:`raw_cam`: one library method on one model, the raw map at feature resolution;
+- :func:`orient` (pure): the sign convention of a principal-component map;
 - :func:`resolve_layer`: the target layer (default: P3 input of the head, after Lite-FEN);
-- :func:`compute_cams`: one hooked forward per model, raw maps at image size plus timings;
+- :func:`compute_cams`: one CAM per model, raw maps at image size plus timings;
 - :func:`normalize_global` (pure): one min-max over all maps;
 - :func:`overlay`, :func:`compose`, :func:`draw_detections`, :func:`colorbar` (pure drawing);
 - :func:`render_figure`, :func:`run_cam`: the whole figure.
@@ -17,7 +20,8 @@ from __future__ import annotations
 import importlib
 
 _EXPORTS = {
-    "eigen_cam": "grace.explain.eigencam",
+    "orient": "grace.explain.eigencam",
+    "raw_cam": "grace.explain.methods",
     "global_range": "grace.explain.eigencam",
     "normalize_global": "grace.explain.eigencam",
     "TargetLayer": "grace.explain.layers",

@@ -1,8 +1,9 @@
-"""Running models for Eigen-CAM: one forward pass per model in eval/inference mode, the target
-layer's output captured by a forward hook, the map brought back to the image's pixels.
+"""Running models for CAM: one pytorch-grad-cam pass per model in eval mode (a forward for
+Eigen-CAM, under ``torch.inference_mode``; forward and backward for the gradient methods), the
+map brought back to the image's pixels.
 
-No gradients are needed, so nothing here ever puts a model into training mode, and the
-Ultralytics ``YOLO`` wrapper is never called for the CAM (only its inner ``nn.Module``).
+Nothing here ever puts a model into training mode, and the Ultralytics ``YOLO`` wrapper is never
+called for the CAM (only its inner ``nn.Module``, see :mod:`grace.explain.methods`).
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from grace.errors import GraceError
-from grace.explain.eigencam import eigen_cam
-from grace.explain.layers import capture_output, inner_module, resolve_layer
+from grace.explain.layers import inner_module, resolve_layer
+from grace.explain.methods import raw_cam
+from grace.explain.options import DEFAULT_CONF, DEFAULT_METHOD, GRADIENT_METHODS
 from grace.explain.render import Detections
 
 __all__ = ["CamMap", "compute_cams", "detect", "letterbox", "model_stride"]
@@ -26,12 +27,12 @@ __all__ = ["CamMap", "compute_cams", "detect", "letterbox", "model_stride"]
 
 @dataclass
 class CamMap:
-    """One model's Eigen-CAM on one image.
+    """One model's CAM on one image.
 
     Attributes
     ----------
     raw : numpy.ndarray, (H, W) float32
-        The un-normalised map (ReLU'd projection) resized to the image's pixels.
+        The un-normalised, non-negative map resized to the image's pixels.
     layer : str
         Which layer, e.g. ``"model.16 (P3 input of Detect)"``.
     layer_index : int
@@ -39,7 +40,14 @@ class CamMap:
     feature_shape : tuple of int
         ``(C, h, w)`` of the captured feature map.
     time_ms : float
-        Wall time of the forward pass, the SVD and the resizing, in milliseconds.
+        Wall time of the CAM (forward, backward for gradient methods, maths) and the resizing,
+        in milliseconds.
+    method : str
+        The method (:data:`grace.explain.options.METHOD_NAMES`).
+    targets : int or None
+        Gradient methods: how many detections (at the confidence asked for) the target summed
+        the class scores of; 0 means nothing to explain, and the map is 0. ``None`` for
+        Eigen-CAM, which has no target.
     """
 
     raw: np.ndarray
@@ -47,6 +55,8 @@ class CamMap:
     layer_index: int
     feature_shape: tuple[int, int, int]
     time_ms: float
+    method: str = DEFAULT_METHOD
+    targets: int | None = None
 
 
 def model_stride(model) -> int:
@@ -101,19 +111,29 @@ def _to_image(cam: np.ndarray, in_hw, box, out_hw) -> np.ndarray:
     return up.astype(np.float32)
 
 
-def _feature_map(output) -> torch.Tensor | None:
-    return output if isinstance(output, torch.Tensor) and output.ndim == 4 else None
-
-
 def _check_eval(net: nn.Module, when: str) -> None:
     if net.training or any(m.training for m in net.modules()):
-        raise RuntimeError(f"model is in training mode {when} the Eigen-CAM forward")
+        raise RuntimeError(f"model is in training mode {when} the CAM forward")
+
+
+def _fresh_anchors(net: nn.Module) -> None:
+    """Make the head recompute its anchor cache: ``predict`` (or an Eigen-CAM pass) fills it under
+    ``torch.inference_mode``, and inference tensors cannot take part in a backward pass."""
+    head = net.model[-1] if isinstance(getattr(net, "model", None), nn.Sequential) else None
+    anchors = getattr(head, "anchors", None)
+    if isinstance(anchors, torch.Tensor) and anchors.is_inference():
+        head.shape = None
 
 
 def compute_cams(
-    image: np.ndarray, models: Sequence, layer: int | None = None, imgsz: int = 640
+    image: np.ndarray,
+    models: Sequence,
+    layer: int | None = None,
+    imgsz: int = 640,
+    method: str = DEFAULT_METHOD,
+    conf: float = DEFAULT_CONF,
 ) -> list[CamMap]:
-    """Eigen-CAM of each model at the same layer, on the same image.
+    """CAM of each model at the same layer, on the same image, by one pytorch-grad-cam method.
 
     Parameters
     ----------
@@ -128,6 +148,12 @@ def compute_cams(
         (after Lite-FEN where present), see :func:`grace.explain.layers.resolve_layer`.
     imgsz : int
         Network input size, letterboxed as Ultralytics' predictor does.
+    method : str
+        ``eigencam`` (default, no gradient), ``eigengradcam``, ``layercam`` or ``gradcam++``
+        (:mod:`grace.explain.methods`).
+    conf : float
+        Gradient methods: the target is the sum of the class scores of the detections kept at
+        this confidence (Ultralytics' NMS, as ``predict``).
 
     Returns
     -------
@@ -137,15 +163,14 @@ def compute_cams(
     Raises
     ------
     GraceError
-        Bad ``layer``, or a layer whose output is not a 4-D feature map.
+        Bad ``layer`` or ``method``, or a layer whose output is not a 4-D feature map.
 
     Notes
     -----
-    The principal component is taken over the whole feature map of the letterboxed input (the
-    tensor pytorch-grad-cam would see, grey padding included); the map is then resized to the
-    network input, the padding is cropped away and the rest resized to the image.
-    ``time_ms`` is the single-shot wall time of one model (forward, Eigen-CAM, resizing), first-
-    call overheads included; use ``grace bench`` to compare latencies.
+    The map is computed over the whole feature map of the letterboxed input (grey padding
+    included); it is then resized to the network input, the padding is cropped away and the
+    rest resized to the image. ``time_ms`` is the single-shot wall time of one model (forward,
+    CAM, resizing), first-call overheads included; use ``grace bench`` to compare latencies.
     """
     if image.ndim == 2:
         image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
@@ -158,25 +183,25 @@ def compute_cams(
         target = resolve_layer(net, layer)
         ref = next(net.parameters())
         padded, box = letterbox(image, imgsz, model_stride(net))
-        with capture_output(target.module) as captured:
-            t0 = time.perf_counter()
-            with torch.inference_mode():
-                net(_to_tensor(padded, ref))
-                feat = _feature_map(captured[0]) if captured else None
-                if feat is None:
-                    got = type(captured[0]).__name__ if captured else "nothing"
-                    raise GraceError(
-                        f"{target.description}: its output is {got}, not a feature map; "
-                        "pick an earlier --layer"
-                    )
-                cam = eigen_cam(feat[0])
-            raw = _to_image(cam, padded.shape[:2], box, image.shape[:2])
-            if ref.device.type == "cuda":
-                torch.cuda.synchronize(ref.device)
-            ms = (time.perf_counter() - t0) * 1000.0
+        if method in GRADIENT_METHODS:
+            _fresh_anchors(net)
+        t0 = time.perf_counter()
+        r = raw_cam(method, net, target.module, _to_tensor(padded, ref), conf, target.description)
+        raw = _to_image(r.cam, padded.shape[:2], box, image.shape[:2])
+        if ref.device.type == "cuda":
+            torch.cuda.synchronize(ref.device)
+        ms = (time.perf_counter() - t0) * 1000.0
         _check_eval(net, "after")
         results.append(
-            CamMap(raw, target.description, target.index, tuple(feat.shape[1:]), round(ms, 2))
+            CamMap(
+                raw,
+                target.description,
+                target.index,
+                tuple(r.feature_shape),
+                round(ms, 2),
+                method,
+                r.targets,
+            )
         )
     return results
 

@@ -18,7 +18,14 @@ from grace.errors import GraceError
 from grace.explain.cam import CamMap, compute_cams, detect
 from grace.explain.eigencam import global_range, normalize_global
 from grace.explain.layers import inner_module
-from grace.explain.options import DEFAULT_COLORMAP, DEFAULT_CONF, DEFAULT_OPACITY
+from grace.explain.options import (
+    DEFAULT_COLORMAP,
+    DEFAULT_CONF,
+    DEFAULT_METHOD,
+    DEFAULT_OPACITY,
+    METHOD_LABELS,
+    METHOD_NAMES,
+)
 from grace.explain.render import (
     COLORMAPS,
     Detections,
@@ -129,6 +136,7 @@ def render_figure(
     opacity: float = DEFAULT_OPACITY,
     panel_height: int | None = None,
     value_range: tuple[float, float] | None = None,
+    method: str = DEFAULT_METHOD,
 ) -> np.ndarray:
     """Input image, then one overlay per model, side by side; optionally a colour bar.
 
@@ -150,7 +158,10 @@ def render_figure(
     panel_height : int, optional
         See :func:`~grace.explain.render.panel_shape`.
     value_range : (float, float), optional
-        The global raw ``(min, max)``; when given, a colour bar labelled with it is appended.
+        The global raw ``(min, max)``; when given, a colour bar labelled with it and with the
+        method's name (e.g. ``Eigen-CAM``) is appended.
+    method : str
+        The CAM method the maps come from (its label names the colour bar's values).
 
     Returns
     -------
@@ -174,20 +185,22 @@ def render_figure(
         panels.append(panel)
         names.append(t)
     if value_range is not None:
-        panels.append(colorbar(ph, value_range[0], value_range[1], colormap))
+        label = METHOD_LABELS.get(method, method)
+        panels.append(colorbar(ph, value_range[0], value_range[1], colormap, label=label))
         names.append("")
     return compose(panels, names)
 
 
 @dataclass
 class Comparison:
-    """Several models' Eigen-CAMs of one image on one scale: what a figure is drawn from."""
+    """Several models' CAMs of one image on one scale: what a figure is drawn from."""
 
     cams: list[CamMap]
     detections: list[Detections] | None  # each model's boxes, when asked for
     value_range: tuple[float, float]  # the global raw range every panel shares
     maps01: list[np.ndarray]  # the raw maps scaled by that one range
     imgsz: int
+    method: str = DEFAULT_METHOD
 
 
 def compare_models(
@@ -197,17 +210,23 @@ def compare_models(
     imgsz: int | None = None,
     detections: bool = False,
     conf: float = DEFAULT_CONF,
+    method: str = DEFAULT_METHOD,
 ) -> Comparison:
-    """Eigen-CAMs of ``models`` on ``image`` (BGR) at one input size (default: the first model's
-    training size), optionally their detections, normalised with one global range."""
+    """CAMs of ``models`` on ``image`` (BGR) by one method at one input size (default: the first
+    model's training size), optionally their detections, normalised with one global range.
+
+    ``conf`` is both the confidence of the detections drawn and, for the gradient methods, that of
+    the detections whose class scores are the target: the boxes shown are the ones explained."""
+    if method not in METHOD_NAMES:
+        raise GraceError(f"--method {method}: use one of {', '.join(METHOD_NAMES)}")
     size = int(imgsz) if imgsz else default_imgsz(models[0])
     if size < 32:
         raise GraceError(f"--imgsz {size}: must be at least 32")
-    cams = compute_cams(image, models, layer=layer, imgsz=size)
+    cams = compute_cams(image, models, layer=layer, imgsz=size, method=method, conf=conf)
     dets = [detect(m, image, size, conf) for m in models] if detections else None
     raws = [c.raw for c in cams]
     lo, hi = global_range(raws)
-    return Comparison(cams, dets, (lo, hi), normalize_global(raws, lo, hi), size)
+    return Comparison(cams, dets, (lo, hi), normalize_global(raws, lo, hi), size, method)
 
 
 def write_figure(figure: np.ndarray, out: str | Path) -> Path:
@@ -235,8 +254,9 @@ def run_cam(
     titles: Sequence[str] | None = None,
     save_raw: bool = False,
     show_colorbar: bool = True,
+    method: str = DEFAULT_METHOD,
 ) -> dict:
-    """Eigen-CAM figure of several models on one image (the paper's Figure 3), written to ``out``.
+    """CAM figure of several models on one image (the paper's Figure 3), written to ``out``.
 
     Parameters
     ----------
@@ -262,15 +282,21 @@ def run_cam(
         Also write the raw maps to :func:`raw_path` as one float32 array ``(M, H, W)``: model
         ``i`` (in ``weights`` order) at index ``i``, at the image's height and width.
     show_colorbar : bool
-        Append a colour bar labelled with the global raw range.
+        Append a colour bar labelled with the global raw range and the method.
+    method : str
+        ``eigencam`` (default, the paper's Figure 3), ``eigengradcam``, ``layercam`` or
+        ``gradcam++``: pytorch-grad-cam's methods; the gradient ones explain the summed class
+        scores of each model's detections at ``conf``.
 
     Returns
     -------
     dict
         ``image``, ``out``, ``raw`` (path or None), ``size`` ([width, height] of the figure),
-        ``imgsz``, ``device``, ``colormap``, ``opacity``, ``global_min``, ``global_max`` and
-        ``models``: per checkpoint ``weights``, ``title``, ``layer``, ``layer_index``,
-        ``feature_shape``, ``time_ms``, ``raw_min``, ``raw_max``, ``detections`` (count or None).
+        ``method``, ``imgsz``, ``device``, ``colormap``, ``opacity``, ``global_min``,
+        ``global_max`` and ``models``: per checkpoint ``weights``, ``title``, ``layer``,
+        ``layer_index``, ``feature_shape``, ``time_ms``, ``raw_min``, ``raw_max``,
+        ``detections`` (count or None), ``targets`` (gradient methods: how many detections the
+        target summed, 0 meaning an all-zero map; None for Eigen-CAM).
     """
     out = Path(out)
     if out.suffix.lower() not in FIGURE_SUFFIXES:
@@ -281,13 +307,15 @@ def run_cam(
         raise GraceError(f"--opacity {opacity}: must be between 0 and 1")
     if not 0.0 <= float(conf) <= 1.0:
         raise GraceError(f"--conf {conf}: must be between 0 and 1")
+    if method not in METHOD_NAMES:
+        raise GraceError(f"--method {method}: use one of {', '.join(METHOD_NAMES)}")
     if not weights:
         raise GraceError("--weights: give at least one checkpoint")
     if titles is not None and len(titles) != len(weights):
         raise GraceError(f"--titles: {len(titles)} titles for {len(weights)} checkpoints")
     img = read_image(image)
     models = load_models(weights, device)
-    comparison = compare_models(img, models, layer, imgsz, detections, conf)
+    comparison = compare_models(img, models, layer, imgsz, detections, conf, method)
     cams, dets, (lo, hi) = comparison.cams, comparison.detections, comparison.value_range
     raws = [c.raw for c in cams]
     names = list(titles) if titles is not None else [default_title(w) for w in weights]
@@ -300,6 +328,7 @@ def run_cam(
         colormap=colormap,
         opacity=opacity,
         value_range=(lo, hi) if show_colorbar else None,
+        method=method,
     )
     write_figure(fig, out)
     rpath = None
@@ -312,6 +341,7 @@ def run_cam(
         "out": str(out),
         "raw": str(rpath) if rpath else None,
         "size": [int(fig.shape[1]), int(fig.shape[0])],
+        "method": method,
         "imgsz": comparison.imgsz,
         "device": str(dev),
         "colormap": colormap,
@@ -329,6 +359,7 @@ def run_cam(
                 "raw_min": float(c.raw.min()),
                 "raw_max": float(c.raw.max()),
                 "detections": len(dets[i]) if dets is not None else None,
+                "targets": c.targets,
             }
             for i, (w, t, c) in enumerate(zip(weights, names, cams, strict=True))
         ],

@@ -10,3 +10,16 @@ DEFAULT_COLORMAP = "inferno"
 DEFAULT_OPACITY = 0.5
 #: Confidence threshold of the detections drawn on the panels (Ultralytics' predict default).
 DEFAULT_CONF = 0.25
+#: CAM methods offered (``grace cam --method`` and the Eigen-CAM tab), all from pytorch-grad-cam.
+#: Eigen-CAM needs no gradient and no target (the paper's Figure 3, the default); the others
+#: back-propagate the summed class scores of the model's kept detections.
+METHOD_LABELS = {
+    "eigencam": "Eigen-CAM",
+    "eigengradcam": "Eigen-Grad-CAM",
+    "layercam": "LayerCAM",
+    "gradcam++": "Grad-CAM++",
+}
+METHOD_NAMES = tuple(METHOD_LABELS)
+DEFAULT_METHOD = "eigencam"
+#: Methods that need a backward pass (a target on the detections' class scores).
+GRADIENT_METHODS = ("eigengradcam", "layercam", "gradcam++")

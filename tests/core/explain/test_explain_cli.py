@@ -60,7 +60,7 @@ def test_cam_cli_writes_the_figure_raw_maps_and_one_json(checkpoints, val_image,
 
     h, w = cv2.imread(str(val_image)).shape[:2]
     ph, pw = panel_shape((h, w))
-    bar_w = colorbar(ph, res["global_min"], res["global_max"]).shape[1]
+    bar_w = colorbar(ph, res["global_min"], res["global_max"], label="Eigen-CAM").shape[1]
     fig = cv2.imread(str(out))
     assert fig.shape == (title_height(ph) + ph, 3 * pw + 2 * GAP + GAP + bar_w, 3)
     assert res["size"] == [fig.shape[1], fig.shape[0]] and res["out"] == str(out)
@@ -74,7 +74,8 @@ def test_cam_cli_writes_the_figure_raw_maps_and_one_json(checkpoints, val_image,
     assert models[1]["layer"] == "model.23.fen (P3 after Lite-FEN)"
     assert all(m["time_ms"] > 0 and m["feature_shape"] == [64, 8, 8] for m in models)
     assert all(isinstance(m["detections"], int) for m in models)
-    assert res["imgsz"] == 64 and res["device"] == "cpu"
+    assert res["imgsz"] == 64 and res["device"] == "cpu" and res["method"] == "eigencam"
+    assert all(m["targets"] is None for m in models)  # Eigen-CAM has no target
 
     raw = np.load(res["raw"])
     assert Path(res["raw"]) == out.with_name("cam_raw.npy")

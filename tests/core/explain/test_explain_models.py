@@ -8,7 +8,6 @@ import torch
 
 from grace.errors import GraceError
 from grace.explain.cam import compute_cams, detect, letterbox
-from grace.explain.eigencam import eigen_cam
 from grace.explain.layers import capture_output, resolve_layer
 from grace.nn import LiteFEN
 
@@ -102,8 +101,8 @@ def test_capture_matches_a_manual_forward(baseline_model, test_image):
     with capture_output(baseline_model.model[16]) as outs, torch.inference_mode():
         baseline_model(x)
     assert len(outs) == 1 and outs[0].shape[1:] == (64, 8, 8)
-    cam = eigen_cam(outs[0][0])
-    assert cam.shape == (8, 8)
+    (cam,) = compute_cams(test_image, [baseline_model], imgsz=64)
+    assert cam.feature_shape == tuple(outs[0].shape[1:])
 
 
 @pytest.mark.parametrize("shape", [(72, 100), (200, 200), (31, 250), (480, 640)])

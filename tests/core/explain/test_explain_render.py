@@ -58,8 +58,16 @@ def test_composite_has_input_plus_one_panel_per_model(n_models):
         gap = fig[title_height(ph) :, k * (pw + GAP) - GAP : k * (pw + GAP)]
         assert (gap == BACKGROUND).all()
     with_bar = render_figure(image, maps, [""] * n_models, value_range=(0.0, 2.0))
-    bar_w = colorbar(ph, 0.0, 2.0).shape[1]
-    assert with_bar.shape[1] == fig.shape[1] + GAP + bar_w
+    bar = colorbar(ph, 0.0, 2.0, label="Eigen-CAM")  # the bar names the method (default)
+    assert with_bar.shape[1] == fig.shape[1] + GAP + bar.shape[1]
+    np.testing.assert_array_equal(with_bar[title_height(ph) :, -bar.shape[1] :], bar)
+    layercam = render_figure(
+        image, maps, [""] * n_models, value_range=(0.0, 2.0), method="layercam"
+    )
+    np.testing.assert_array_equal(
+        layercam[title_height(ph) :, fig.shape[1] + GAP :],
+        colorbar(ph, 0.0, 2.0, label="LayerCAM"),
+    )
 
 
 def test_same_activation_same_colour_in_every_panel():
