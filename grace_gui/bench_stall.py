@@ -6,8 +6,8 @@ busy machine stalls any thread, so a timing target in a test fails for reasons o
   JPEGs) and its grid is scrolled top to bottom in 80 steps; the longest stall over the open and
   the scroll, the time to open, and how many thumbnails were decoded.
 - ``train_*``: the Train tab starts a real 1-epoch-per-half-second training (yolo11n, 64 px,
-  batch 4, CPU, on a synthetic set) in its own process and streams ``epochs`` epochs into its
-  plots; the longest stall while they stream, then from Stop to 1 s after the end.
+  batch 4, CPU, on the bundled demo dataset) in its own process and streams ``epochs`` epochs
+  into its plots; the longest stall while they stream, then from Stop to 1 s after the end.
 - the Inference tab's stall while inferring on a folder is :func:`grace_gui.bench.bench`'s
   ``stall_ms`` (with ``--weights`` and a folder).
 
@@ -116,12 +116,15 @@ def thumbnails_stall(n: int = 10_000, steps: int = 80, timeout_s: float = 60.0) 
 def training_stall(epochs: int = 6, timeout_s: float = 300.0) -> dict:
     """The Train tab's longest stall while a real training streams ``epochs`` epochs in, and
     from Stop to one second after the run ended."""
-    from grace.data.synthetic import make_synthetic_dataset
     from grace_gui.app import build_window
+    from grace_gui.demo import find_demo
     from grace_gui.stall import StallMeter
 
     with tempfile.TemporaryDirectory(prefix="grace-stall-") as tmp:
-        data = make_synthetic_dataset(Path(tmp) / "data", n_train=16, n_val=4)
+        demo = find_demo()
+        if demo is None:
+            raise SystemExit("the training stall needs the bundled demo dataset (resources/demo)")
+        data = demo.data_yaml  # 24 NEU-DET images trained at 64 px: fast, and real
         window = build_window(settings_path=str(Path(tmp) / "settings.ini"), gpus=[])
         window.resize(1280, 820)
         window.show()

@@ -28,7 +28,7 @@ NEU_DET = REPO.parent / "shared" / "data" / "NEU-DET"
 @pytest.fixture(scope="session")
 def tiny_data(tmp_path_factory) -> Path:
     """16 train / 4 val synthetic 64x64 images, 3 imbalanced classes; returns data.yaml."""
-    from grace.data.synthetic import make_synthetic_dataset
+    from synthetic_data import make_synthetic_dataset
 
     return make_synthetic_dataset(tmp_path_factory.mktemp("tiny") / "data", n_train=16, n_val=4)
 

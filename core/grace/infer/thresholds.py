@@ -32,9 +32,6 @@ class ClassThresholds:
         """The threshold the model must run at so that no class loses candidates."""
         return min([self.conf, *self.per_class.values()])
 
-    def for_class(self, class_id: int) -> float:
-        return float(self.per_class.get(int(class_id), self.conf))
-
     def keep(self, scores: np.ndarray, classes: np.ndarray) -> np.ndarray:
         """Boolean mask of the detections whose score reaches their class's threshold."""
         scores = np.asarray(scores, dtype=float).reshape(-1)

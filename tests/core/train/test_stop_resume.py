@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 import torch
+from synthetic_data import make_synthetic_dataset
 
-from grace.data.synthetic import make_synthetic_dataset
 from grace.train.events import read_events, request_stop
 
 pytestmark = pytest.mark.slow

@@ -1,4 +1,4 @@
-"""A tiny synthetic defect dataset in YOLO layout, for tests, benchmarks and smoke runs.
+"""A tiny synthetic defect dataset in YOLO layout, made by the tests (never shipped in the engine).
 
 Gray textured "steel" with rectangles and streaks of a few classes; class frequencies are
 deliberately imbalanced so DS-CBSM++ has something to re-balance.
