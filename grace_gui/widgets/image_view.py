@@ -1,7 +1,9 @@
 """A zoomable image with labelled boxes in the class colours (dataset ground truth, detections).
 
 Wheel zooms about the mouse, dragging pans, a double click fits the image to the view again.
-Boxes are cosmetic (their lines keep one screen pixel width at every zoom).
+Boxes are cosmetic (their lines keep one screen pixel width at every zoom). :class:`ZoomBar`
+puts the same within reach as buttons (zoom out/in, fit, 100 %), the zoom in percent and a
+boxes on/off switch.
 """
 
 from __future__ import annotations
@@ -10,14 +12,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from PySide6.QtCore import QRectF, Qt
+from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QFont, QImage, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import (
+    QCheckBox,
     QGraphicsPixmapItem,
     QGraphicsRectItem,
     QGraphicsScene,
     QGraphicsSimpleTextItem,
     QGraphicsView,
+    QHBoxLayout,
+    QLabel,
+    QToolButton,
+    QWidget,
 )
 
 from grace_gui.widgets.colors import class_qcolor
@@ -40,6 +47,7 @@ class ImageView(QGraphicsView):
     """Shows one image and its boxes; :meth:`set_image` then :meth:`set_boxes`."""
 
     ZOOM_STEP = 1.25
+    zoom_changed = Signal(float)  # the scale now (1.0: one image pixel per screen pixel)
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -55,6 +63,7 @@ class ImageView(QGraphicsView):
         self._pixmap.setTransformationMode(Qt.TransformationMode.SmoothTransformation)
         self.scene().addItem(self._pixmap)
         self._boxes: list[QGraphicsRectItem] = []
+        self._boxes_visible = True
         self._fitted = True
         self._placeholder = self.scene().addSimpleText("")
         self._placeholder.setBrush(QBrush(QColor(200, 200, 200)))
@@ -83,6 +92,7 @@ class ImageView(QGraphicsView):
         self._placeholder.setText(text)
         self.scene().setSceneRect(self._placeholder.boundingRect())
         self.resetTransform()
+        self.zoom_changed.emit(1.0)
 
     def has_image(self) -> bool:
         return not self._pixmap.pixmap().isNull()
@@ -91,6 +101,17 @@ class ImageView(QGraphicsView):
         for item in self._boxes:
             self.scene().removeItem(item)
         self._boxes = [self._add_box(b) for b in boxes]
+        for item in self._boxes:
+            item.setVisible(self._boxes_visible)
+
+    def set_boxes_visible(self, visible: bool) -> None:
+        """Show or hide the boxes (they are kept, and new ones follow the switch)."""
+        self._boxes_visible = visible
+        for item in self._boxes:
+            item.setVisible(visible)
+
+    def boxes_visible(self) -> bool:
+        return self._boxes_visible
 
     def box_count(self) -> int:
         return len(self._boxes)
@@ -123,10 +144,19 @@ class ImageView(QGraphicsView):
         if self.has_image():
             self.fitInView(self._pixmap, Qt.AspectRatioMode.KeepAspectRatio)
         self._fitted = True
+        self.zoom_changed.emit(self.scale_factor())
 
     def zoom(self, factor: float) -> None:
         self.scale(factor, factor)
         self._fitted = False
+        self.zoom_changed.emit(self.scale_factor())
+
+    def set_scale(self, scale: float) -> None:
+        """Show the image at ``scale`` (1.0: 100 %, one image pixel per screen pixel)."""
+        self.zoom(scale / self.scale_factor())
+
+    def scale_factor(self) -> float:
+        return self.transform().m11()
 
     def wheelEvent(self, event) -> None:  # noqa: N802 (Qt)
         if not self.has_image():
@@ -140,3 +170,55 @@ class ImageView(QGraphicsView):
         super().resizeEvent(event)
         if self._fitted:
             self.fit()
+
+
+class ZoomBar(QWidget):
+    """Zoom out, zoom in, fit, 100 %, the zoom in percent and a boxes on/off switch for
+    ``view``."""
+
+    def __init__(self, view: ImageView, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.view = view
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        buttons = (
+            ("−", "Zoom out (or turn the mouse wheel over the image)", self._zoom_out),
+            ("+", "Zoom in (or turn the mouse wheel over the image)", self._zoom_in),
+            ("Fit", "Fit the whole image in the view (or double-click the image)", view.fit),
+            ("100 %", "One image pixel per screen pixel, to judge fine defects", self._actual),
+        )
+        self.buttons: dict[str, QToolButton] = {}
+        for text, tip, slot in buttons:
+            b = QToolButton()
+            b.setText(text)
+            b.setToolTip(tip)
+            b.clicked.connect(slot)
+            layout.addWidget(b)
+            self.buttons[text] = b
+        self.percent = QLabel()
+        self.percent.setMinimumWidth(48)
+        self.percent.setToolTip("The zoom: 100 % shows every image pixel as one screen pixel")
+        layout.addWidget(self.percent)
+        self.boxes = QCheckBox("Boxes")
+        self.boxes.setChecked(view.boxes_visible())
+        self.boxes.setToolTip("Show or hide the labelled boxes to see the surface under them")
+        self.boxes.toggled.connect(view.set_boxes_visible)
+        layout.addWidget(self.boxes)
+        layout.addStretch(1)
+        view.zoom_changed.connect(self._show_zoom)
+        self._show_zoom(view.scale_factor())
+
+    def _zoom_in(self) -> None:
+        if self.view.has_image():
+            self.view.zoom(ImageView.ZOOM_STEP)
+
+    def _zoom_out(self) -> None:
+        if self.view.has_image():
+            self.view.zoom(1 / ImageView.ZOOM_STEP)
+
+    def _actual(self) -> None:
+        if self.view.has_image():
+            self.view.set_scale(1.0)
+
+    def _show_zoom(self, scale: float) -> None:
+        self.percent.setText(f"{scale * 100:.0f} %" if self.view.has_image() else "")
