@@ -18,7 +18,16 @@ from collections import OrderedDict, deque
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import (
+    QAbstractListModel,
+    QModelIndex,
+    QObject,
+    QRect,
+    QSize,
+    Qt,
+    QTimer,
+    Signal,
+)
 from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QListView
 
@@ -54,19 +63,37 @@ class LruCache:
         return len(self._d)
 
 
-def decode_thumbnail(path: str, side: int = THUMB) -> np.ndarray | None:
-    """``path`` decoded at most ``side`` pixels a side, as an RGB array (``None`` when
-    unreadable). JPEGs decode through the DCT at a fraction of their size (``draft``)."""
-    from grace.data.images import open_image
+def thumbnail_or_reason(path: str, side: int = THUMB) -> np.ndarray | str:
+    """``path`` decoded at most ``side`` pixels a side, as an RGB array, or the one-line reason
+    it cannot be. JPEGs decode through the DCT at a fraction of their size (``draft``)."""
+    from grace.data.images import LFS_POINTER_DETAIL, is_lfs_pointer, open_image
 
     try:
+        if is_lfs_pointer(path):
+            return LFS_POINTER_DETAIL
         with open_image(path) as im:
             im.draft("RGB", (side, side))
             im = im.convert("RGB")
             im.thumbnail((side, side))
             return np.asarray(im)
-    except Exception:  # PIL raises OSError, SyntaxError, ValueError... for a bad file
-        return None
+    except Exception as e:  # PIL raises OSError, SyntaxError, ValueError... for a bad file
+        text = str(e).strip().splitlines()
+        return text[0] if text else type(e).__name__
+
+
+def decode_thumbnail(path: str, side: int = THUMB) -> np.ndarray | None:
+    """:func:`thumbnail_or_reason`'s array, ``None`` when unreadable."""
+    rgb = thumbnail_or_reason(path, side)
+    return None if isinstance(rgb, str) else rgb
+
+
+def shown_name(path: str) -> str:
+    """The file name with a break opportunity (a zero-width space) after each ``_``, ``-`` and
+    ``.``, so a long name wraps onto a second line instead of losing its middle."""
+    name = os.path.basename(path)
+    for c in "_-.":
+        name = name.replace(c, c + "\u200b")
+    return name
 
 
 def rgb_to_pixmap(rgb: np.ndarray, side: int = THUMB) -> QPixmap:
@@ -106,13 +133,13 @@ class ThumbnailLoader(QObject):
         super().__init__()
         self.side = side
         self.cache = LruCache(capacity)
-        self.failed: set[str] = set()
+        self.failed: dict[str, str] = {}  # path -> why it cannot be read
         self.max_pending = max_pending
         self.per_tick = per_tick
         self.decoded_count = 0
         self._cv = threading.Condition()
         self._pending: OrderedDict[str, int] = OrderedDict()  # path -> generation, oldest first
-        self._done: deque[tuple[str, np.ndarray | None]] = deque()
+        self._done: deque[tuple[str, np.ndarray | str]] = deque()
         self._generation = 0
         self._busy = 0
         self._stopping = False
@@ -165,7 +192,7 @@ class ThumbnailLoader(QObject):
                     return
                 path, generation = self._pending.popitem(last=True)  # newest first
                 self._busy += 1
-            rgb = decode_thumbnail(path, self.side)
+            rgb = thumbnail_or_reason(path, self.side)
             with self._cv:
                 self._busy -= 1
                 self.decoded_count += 1
@@ -179,8 +206,8 @@ class ThumbnailLoader(QObject):
             quiet = not (self._pending or self._done or self._busy)
         paths = []
         for path, rgb in batch:
-            if rgb is None:
-                self.failed.add(path)
+            if isinstance(rgb, str):
+                self.failed[path] = rgb
             else:
                 self.cache.put(path, rgb_to_pixmap(rgb, self.side))
             paths.append(path)
@@ -200,18 +227,23 @@ class ThumbnailLoader(QObject):
             t.join(timeout=2)
 
 
-def _placeholder(side: int, color: QColor) -> QPixmap:
+def _placeholder(side: int, color: QColor, text: str = "") -> QPixmap:
     pixmap = QPixmap(side, side)
     pixmap.fill(Qt.GlobalColor.transparent)
     painter = QPainter(pixmap)
     painter.fillRect(4, 4, side - 8, side - 8, color)
+    if text:
+        painter.setPen(QColor(255, 255, 255))
+        flags = Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap
+        painter.drawText(QRect(8, 8, side - 16, side - 16), flags, text)
     painter.end()
     return pixmap
 
 
 class ThumbnailModel(QAbstractListModel):
-    """Image paths as a list model: file name, thumbnail (lazy), full path as tooltip and in
-    ``Qt.UserRole``."""
+    """Image paths as a list model: file name (wrapping, never cut in the middle), thumbnail
+    (lazy; an unreadable image is a tile saying so, its reason in the tooltip), full path as
+    tooltip and in ``Qt.UserRole``."""
 
     def __init__(self, loader: ThumbnailLoader, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -219,7 +251,7 @@ class ThumbnailModel(QAbstractListModel):
         self.paths: list[str] = []
         self._rows: dict[str, int] = {}
         self._waiting = _placeholder(loader.side, QColor(70, 70, 70))
-        self._broken = _placeholder(loader.side, QColor(150, 40, 40))
+        self._broken = _placeholder(loader.side, QColor(150, 40, 40), "cannot be read")
         loader.ready.connect(self._on_ready)
 
     def set_paths(self, paths: list[str | Path]) -> None:
@@ -246,7 +278,9 @@ class ThumbnailModel(QAbstractListModel):
             self.loader.request(path)
             return self._waiting
         if role == Qt.ItemDataRole.DisplayRole:
-            return os.path.basename(path)
+            return shown_name(path)
+        if role == Qt.ItemDataRole.ToolTipRole and path in self.loader.failed:
+            return f"{path}\ncannot be read: {self.loader.failed[path]}"
         if role in (Qt.ItemDataRole.ToolTipRole, Qt.ItemDataRole.UserRole):
             return path
         return None
@@ -270,8 +304,9 @@ class ThumbnailGrid(QListView):
         self.setUniformItemSizes(True)
         self.setWrapping(True)
         self.setIconSize(QSize(side, side))
-        self.setGridSize(QSize(side + 18, side + 24))
-        self.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.setGridSize(QSize(side + 28, side + 40))  # two lines of name under the image
+        self.setWordWrap(True)
+        self.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.setSpacing(2)
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
