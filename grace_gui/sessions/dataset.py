@@ -140,6 +140,7 @@ class DatasetSession:
         self._open_gen = 0
         self._view_gen = 0
         self._closed = False
+        self._by_stem: dict[str, list[int]] | None = None
 
     # running ---------------------------------------------------------------------------------
     def _run(self, fn, *args, on_result, on_error=None) -> None:
@@ -192,7 +193,7 @@ class DatasetSession:
         if isinstance(found, str):
             self.import_needed.emit(str(path), found)
             return
-        self.index, self.import_found = found, imp
+        self.index, self.import_found, self._by_stem = found, imp, None
         self.split, self.class_name, self.current = "", "", None
         self.stats, self.check_problems = None, ()
         if imp.unreadable:
@@ -308,12 +309,32 @@ class DatasetSession:
     def problem_groups(self) -> list[ProblemGroup]:
         return group_problems(self.problems(), self.import_found.differing)
 
+    def _image_of(self, problem: FoundProblem) -> int | None:
+        """The index id of the image ``problem`` is about: its file or label file; for an
+        import's problem (a source file) the one imported image of the same stem."""
+        if self.index is None:
+            return None
+        i = self.index.image_of(problem.file)
+        if i is not None or problem.origin != "import":
+            return i
+        if self._by_stem is None:
+            by: dict[str, list[int]] = {}
+            for k, im in enumerate(self.index.images):
+                by.setdefault(im.path.stem, []).append(k)
+            self._by_stem = by
+        found = self._by_stem.get(Path(problem.file).stem, [])
+        return found[0] if len(found) == 1 else None
+
     def select_problem(self, problem: FoundProblem) -> bool:
         """Select the image ``problem`` is about (the filter is cleared when it hides it);
         ``False`` with a :attr:`message` when it is no image of this dataset."""
-        i = self.index.image_of(problem.file) if self.index else None
+        i = self._image_of(problem)
         if i is None:
-            where = " (in the import's source: not imported)" if problem.origin == "import" else ""
+            where = (
+                " (a file of the import's source, not imported)"
+                if problem.origin == "import"
+                else ""
+            )
             self.message.emit(f"{problem.file}: no image of this dataset to show{where}")
             return False
         if i not in self.rows:

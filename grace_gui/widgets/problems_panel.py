@@ -10,12 +10,12 @@ from __future__ import annotations
 from html import escape
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtGui import QBrush, QColor, QTextOption
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
-    QLabel,
     QSplitter,
+    QTextBrowser,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
@@ -39,6 +39,11 @@ _GROUP = Qt.ItemDataRole.UserRole
 _PROBLEM = Qt.ItemDataRole.UserRole + 1
 
 
+def breakable(text: str) -> str:
+    """``text`` with a zero-width space after each ``/`` so that long paths wrap in a cell."""
+    return text.replace("/", "/\u200b")
+
+
 class ProblemsPanel(QWidget):
     """:meth:`set_groups` takes the session's groups; ``chosen(problem)`` when one is clicked."""
 
@@ -60,15 +65,14 @@ class ProblemsPanel(QWidget):
         header.resizeSection(0, 180)
         self.tree.itemExpanded.connect(self._fill)
         self.tree.currentItemChanged.connect(self._current)
-        self.detail = QLabel("Select a problem to read it in full.")
-        self.detail.setWordWrap(True)
-        self.detail.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.detail.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-        self.detail.setMargin(4)
+        self.detail = QTextBrowser()  # the selected problem in full, long paths wrapped
+        self.detail.setWordWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)
+        self.detail.setPlaceholderText("Select a problem to read it in full.")
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.tree)
         split.addWidget(self.detail)
-        split.setStretchFactor(0, 3)
+        split.setStretchFactor(0, 2)
+        split.setStretchFactor(1, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(split)
@@ -83,7 +87,6 @@ class ProblemsPanel(QWidget):
         for g in groups:
             item = QTreeWidgetItem([f"{g.title} ({len(g.problems)})", ""])
             item.setData(0, _GROUP, g)
-            item.setFirstColumnSpanned(True)
             item.setForeground(0, QBrush(LEVEL_COLORS[g.level]))
             font = item.font(0)
             font.setBold(g.level == "serious")
@@ -91,9 +94,13 @@ class ProblemsPanel(QWidget):
             item.setToolTip(0, f"{LEVEL_WORDS[g.level]}\n{g.handling}")
             item.setChildIndicatorPolicy(QTreeWidgetItem.ChildIndicatorPolicy.ShowIndicator)
             self.tree.addTopLevelItem(item)
+            item.setFirstColumnSpanned(True)  # (only once the item is in the tree)
             if g.level == "serious":
                 item.setExpanded(True)
-        self.detail.setText("Select a problem to read it in full." if groups else "No problems.")
+        self.detail.setPlaceholderText(
+            "Select a problem to read it in full." if groups else "No problems."
+        )
+        self.detail.clear()
 
     def _fill(self, item: QTreeWidgetItem) -> None:
         group = item.data(0, _GROUP)
@@ -101,12 +108,14 @@ class ProblemsPanel(QWidget):
             return
         rows = []
         for p in group.problems:
-            row = QTreeWidgetItem([p.shown, p.detail])
+            row = QTreeWidgetItem([p.shown, breakable(p.detail)])
             row.setData(0, _PROBLEM, p)
             row.setToolTip(0, p.file)
             row.setToolTip(1, p.detail)
             rows.append(row)
         item.addChildren(rows)
+        self.tree.resizeColumnToContents(0)
+        self.tree.setColumnWidth(0, min(self.tree.columnWidth(0), self.tree.width() // 2))
 
     def problem_items(self, key: str) -> list[QTreeWidgetItem]:
         """The rows of the group ``key`` (made now if needed)."""

@@ -252,6 +252,7 @@ class ThumbnailModel(QAbstractListModel):
         self._rows: dict[str, int] = {}
         self._waiting = _placeholder(loader.side, QColor(70, 70, 70))
         self._broken = _placeholder(loader.side, QColor(150, 40, 40), "cannot be read")
+        self.cell = QSize(loader.side + 24, loader.side + 36)
         loader.ready.connect(self._on_ready)
 
     def set_paths(self, paths: list[str | Path]) -> None:
@@ -279,6 +280,9 @@ class ThumbnailModel(QAbstractListModel):
             return self._waiting
         if role == Qt.ItemDataRole.DisplayRole:
             return shown_name(path)
+        if role == Qt.ItemDataRole.SizeHintRole:  # room for two lines of name, for every item
+            return self.cell
+
         if role == Qt.ItemDataRole.ToolTipRole and path in self.loader.failed:
             return f"{path}\ncannot be read: {self.loader.failed[path]}"
         if role in (Qt.ItemDataRole.ToolTipRole, Qt.ItemDataRole.UserRole):
@@ -304,7 +308,7 @@ class ThumbnailGrid(QListView):
         self.setUniformItemSizes(True)
         self.setWrapping(True)
         self.setIconSize(QSize(side, side))
-        self.setGridSize(QSize(side + 28, side + 40))  # two lines of name under the image
+        self.setGridSize(model.cell + QSize(4, 4))  # two lines of name under the image
         self.setWordWrap(True)
         self.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.setSpacing(2)

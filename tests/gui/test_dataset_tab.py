@@ -178,7 +178,7 @@ def test_dirty_dataset_lists_problems_that_lead_to_their_image(qtbot, tab, tmp_p
         assert Path(blocker.args[0]).name == image
         assert Path(tab.model.paths[tab.grid.currentIndex().row()]).name == image
         assert tab.view.box_count() == boxes
-        assert tab.problems.detail.text().startswith(f"<b>{tmp_path / 'dirty'}")
+        assert tab.problems.detail.toPlainText().startswith(str(tmp_path / "dirty"))
     tab.problems.tree.setCurrentItem(tab.problems.problem_items("unreadable_image")[0])
     qtbot.waitUntil(lambda: "cannot be shown" in tab.caption.text(), timeout=WAIT)
     # the reason, in the caption and in the view: PIL's own words for these bytes
@@ -346,12 +346,12 @@ def test_import_problems_reach_the_problems_tab_grouped(qtbot, make_window, tmp_
         f"same bytes as {src / 'JPEGImages' / 'img_0.jpg'} ({src / 'Annotations' / 'img_0.xml'}); "
         f"dropped with its XML {src / 'Annotations' / 'img_dup.xml'}; labels differ"
     )
-    assert (row.text(0), row.text(1), row.toolTip(1)) == ("JPEGImages/img_dup.jpg", detail, detail)
+    assert (row.text(0), row.toolTip(1)) == ("JPEGImages/img_dup.jpg", detail)
+    assert row.text(1).replace("\u200b", "") == detail  # may break after each /
     assert tree.wordWrap()
     tree.setCurrentItem(row)  # the whole detail underneath, with what was done about it
-    assert (
-        detail in tab.problems.detail.text() and "found by the import" in tab.problems.detail.text()
-    )
+    full = tab.problems.detail.toPlainText()
+    assert detail in full and "found by the import" in full and "one copy is kept" in full
     assert window.train_tab.form.data.text() == str(out / "data.yaml")
     notice = window.context.notifications.current
     assert notice.message.startswith("imported train 6, val 1 images")

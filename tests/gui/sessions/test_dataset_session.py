@@ -164,8 +164,15 @@ def test_import_problems_are_grouped_serious_first_and_found_again(tmp_path):
     # a problem in the import's source is no image of the dataset: said, nothing selected
     current = session.current
     assert session.select_problem(groups[0].problems[0]) is False
-    assert "no image of this dataset to show (in the import's source" in rec.of("message")[-1][0]
+    assert rec.of("message")[-1][0] == (
+        f"{src / 'JPEGImages' / 'img_dup.jpg'}: no image of this dataset to show "
+        "(a file of the import's source, not imported)"
+    )
     assert session.current == current
+    # ... but one that was imported leads to the imported image of the same stem
+    assert session.select_problem(grey.problems[1]) is True  # img_3
+    assert session.index.images[session.current].path.name == "img_3.jpg"
+    assert session.index.images[session.current].path.parent.parent.parent == out
 
     again = DatasetSession()  # reopened later: the import's problems are there again
     again.open(out / "data.yaml")
