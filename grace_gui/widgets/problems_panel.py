@@ -1,5 +1,6 @@
 """A dataset's problems as a tree: one branch per kind with its count, serious kinds first, and
-the selected problem written out in full underneath (file, kind, what was done, detail).
+the selected problem written out in full underneath (file, kind, what was done, detail; a tree
+row is one line, its whole text also in its tooltip).
 
 A branch's rows are made when it is first opened, so a kind with thousands of problems
 (``grayscale_as_rgb`` on NEU-DET) costs nothing until someone looks at it.
@@ -39,11 +40,6 @@ _GROUP = Qt.ItemDataRole.UserRole
 _PROBLEM = Qt.ItemDataRole.UserRole + 1
 
 
-def breakable(text: str) -> str:
-    """``text`` with a zero-width space after each ``/`` so that long paths wrap in a cell."""
-    return text.replace("/", "/\u200b")
-
-
 class ProblemsPanel(QWidget):
     """:meth:`set_groups` takes the session's groups; ``chosen(problem)`` when one is clicked."""
 
@@ -56,8 +52,7 @@ class ProblemsPanel(QWidget):
         self.tree.setColumnCount(2)
         self.tree.setHeaderLabels(["File", "Detail"])
         self.tree.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.tree.setWordWrap(True)
-        self.tree.setUniformRowHeights(False)
+        self.tree.setUniformRowHeights(True)  # one line a row: the full text is in the tooltip
         self.tree.setToolTip("Problems by kind, the most serious first; click one to see its image")
         header = self.tree.header()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
@@ -108,7 +103,7 @@ class ProblemsPanel(QWidget):
             return
         rows = []
         for p in group.problems:
-            row = QTreeWidgetItem([p.shown, breakable(p.detail)])
+            row = QTreeWidgetItem([p.shown, p.detail])
             row.setData(0, _PROBLEM, p)
             row.setToolTip(0, p.file)
             row.setToolTip(1, p.detail)

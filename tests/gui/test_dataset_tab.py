@@ -346,9 +346,7 @@ def test_import_problems_reach_the_problems_tab_grouped(qtbot, make_window, tmp_
         f"same bytes as {src / 'JPEGImages' / 'img_0.jpg'} ({src / 'Annotations' / 'img_0.xml'}); "
         f"dropped with its XML {src / 'Annotations' / 'img_dup.xml'}; labels differ"
     )
-    assert (row.text(0), row.toolTip(1)) == ("JPEGImages/img_dup.jpg", detail)
-    assert row.text(1).replace("\u200b", "") == detail  # may break after each /
-    assert tree.wordWrap()
+    assert (row.text(0), row.text(1), row.toolTip(1)) == ("JPEGImages/img_dup.jpg", detail, detail)
     tree.setCurrentItem(row)  # the whole detail underneath, with what was done about it
     full = tab.problems.detail.toPlainText()
     assert detail in full and "found by the import" in full and "one copy is kept" in full
