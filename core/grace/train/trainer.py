@@ -51,7 +51,7 @@ from grace.train.checkpoints import (
     resume_state,
 )
 from grace.train.events import STOP_FILE, EventWriter
-from grace.train.loss import StatsDetectionLoss
+from grace.train.loss import install_statistics_tap
 
 GRACE_CONFIG_ENV = "GRACE_TRAIN_CONFIG"  # carries the GraceConfig into DDP worker processes
 GRACE_CONFIG_FILE = "grace.json"
@@ -197,7 +197,7 @@ class GraceTrainer(DetectionTrainer):
             super()._setup_train()
         if self.balancer is not None:
             model = unwrap_model(self.model)
-            model.criterion = StatsDetectionLoss(model, self.balancer.stats)
+            install_statistics_tap(model, self.balancer.stats)
 
     def resume_training(self, ckpt: dict | None) -> None:
         if ckpt is None or not self.resume:
