@@ -73,6 +73,27 @@ def test_reads_what_ultralytics_reads(tmp_path):
     assert read_image(tmp_path / "grey.png")[0, 13].tolist() == [13, 13, 13]
 
 
+def test_the_dataset_probe_reports_the_size_the_reader_gives(tmp_path):
+    """data.images keeps PIL's own opener (stored size) but its shown size is the reader's."""
+    from ultralytics.data.utils import exif_size
+
+    from grace.data.check import _image_for_trainer
+    from grace.data.images import open_image, probe_image
+
+    path = _exif_jpeg(tmp_path / "rot6.jpg", 6)
+    probe = probe_image(path)
+    assert (probe.width, probe.height, probe.orientation) == (60, 40, 6)  # stored
+    h, w = read_image(path).shape[:2]
+    with open_image(path) as im:
+        assert probe.shown_size == (w, h) == exif_size(im) == (40, 60)
+    # the trainer's size rule names the size it sees: stored 20 x 8, shown 8 x 20
+    a = np.zeros((8, 20, 3), np.uint8)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.fromarray(a).save(tmp_path / "thin.jpg", exif=exif.tobytes())
+    assert _image_for_trainer(tmp_path / "thin.jpg", 1) == (0, "image 8x20 smaller than 10 px")
+
+
 def test_a_non_ascii_path_reads(tmp_path):
     path = tmp_path / "acier_rayé_表面.png"
     cv2.imencode(".png", np.full((5, 7, 3), 9, np.uint8))[1].tofile(str(path))
