@@ -96,7 +96,7 @@ class ImageView(QGraphicsView):
         return not self._pixmap.pixmap().isNull()
 
     def set_boxes(self, boxes: Sequence[Box]) -> None:
-        for item in self._boxes:
+        for item in [*self._boxes, *(text for _, text in self._labels)]:
             self.scene().removeItem(item)
         self._labels = []
         self._boxes = [self._add_box(b) for b in boxes]
@@ -113,7 +113,9 @@ class ImageView(QGraphicsView):
         rect.setPen(pen)
         rect.setZValue(1)
         if box.label:
-            text = QGraphicsSimpleTextItem(box.label, rect)
+            # a top-level item above every box, so that no other box's line crosses a label
+            text = QGraphicsSimpleTextItem(box.label)
+            text.setZValue(2)
             font = QFont()
             font.setPointSize(9)
             text.setFont(font)
@@ -127,6 +129,7 @@ class ImageView(QGraphicsView):
             tag.setPen(QPen(Qt.PenStyle.NoPen))
             tag.setFlag(QGraphicsRectItem.GraphicsItemFlag.ItemStacksBehindParent)
             text.setPos(box.x1, box.y1)
+            self.scene().addItem(text)
             self._labels.append((box, text))
         self.scene().addItem(rect)
         return rect
