@@ -64,8 +64,8 @@ def test_demo_comparison_is_grace_cams_figure_on_one_global_scale(
     qtbot, make_window, calls, engine_models, tmp_path
 ):
     from grace.explain.figure import default_imgsz, run_cam
-    from grace.images import read_image
     from grace.explain.render import GAP, panel_shape
+    from grace.images import read_image
 
     demo, models = engine_models
     window = make_window()
