@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import cv2
 from PySide6.QtCore import QModelIndex, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -33,6 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from grace.data.browse import DatasetIndex, folder_kind, index_dataset, pixel_boxes
+from grace.images import try_read_image
 from grace_gui.demo import Demo
 from grace_gui.tabs.base import Tab
 from grace_gui.widgets.dataset_charts import DatasetCharts
@@ -62,10 +62,11 @@ def _import(src: str, out: str, kind: str | None):
 
 
 def _load_image(path: str, boxes) -> tuple:
-    """Worker job: the image (BGR) and its boxes in pixels; ``(None, [])`` when unreadable."""
-    image = cv2.imread(path, cv2.IMREAD_COLOR)
+    """Worker job: the image (BGR, EXIF orientation applied as the trainer sees it) and its
+    boxes in pixels; ``(None, why)`` when unreadable."""
+    image, reason = try_read_image(path)
     if image is None:
-        return None, []
+        return None, reason
     h, w = image.shape[:2]
     return image, pixel_boxes(boxes, w, h)
 
@@ -305,8 +306,9 @@ class DatasetTab(Tab):
         image, boxes = result
         item = self.index.images[i]
         if image is None:
-            self.view.set_placeholder(f"{item.path.name}: cannot be decoded")
-            self.caption.setText(f"{item.path}: cannot be decoded")
+            reason = boxes  # in place of the boxes when the image cannot be read
+            self.view.set_placeholder(f"{item.path.name}: {reason}")
+            self.caption.setText(f"{item.path}: {reason}")
             return
         names = self.index.names
         self.view.set_image(image, refit=True)

@@ -1,7 +1,11 @@
 """A zoomable image with labelled boxes in the class colours (dataset ground truth, detections).
 
 Wheel zooms about the mouse, dragging pans, a double click fits the image to the view again.
-Boxes are cosmetic (their lines keep one screen pixel width at every zoom).
+Boxes are cosmetic (their lines keep one screen pixel width at every zoom). Labels keep their
+screen size; they are laid out as the engine lays out its drawings
+(:func:`grace.images.label_boxes`, in screen pixels at the current zoom: above the box, else
+inside or below it, inside the image and off each other) and written in the engine's text colour
+(:func:`grace.images.text_color`).
 """
 
 from __future__ import annotations
@@ -20,8 +24,11 @@ from PySide6.QtWidgets import (
     QGraphicsView,
 )
 
+from grace.images import label_boxes, text_color
 from grace_gui.widgets.colors import class_qcolor
 from grace_gui.widgets.images import bgr_to_qimage
+
+_TAG_X, _TAG_Y = 2, 1  # screen pixels of the label's tag left and right, above and below
 
 
 @dataclass(frozen=True)
@@ -55,6 +62,7 @@ class ImageView(QGraphicsView):
         self._pixmap.setTransformationMode(Qt.TransformationMode.SmoothTransformation)
         self.scene().addItem(self._pixmap)
         self._boxes: list[QGraphicsRectItem] = []
+        self._labels: list[tuple[Box, QGraphicsSimpleTextItem]] = []
         self._fitted = True
         self._placeholder = self.scene().addSimpleText("")
         self._placeholder.setBrush(QBrush(QColor(200, 200, 200)))
@@ -88,9 +96,11 @@ class ImageView(QGraphicsView):
         return not self._pixmap.pixmap().isNull()
 
     def set_boxes(self, boxes: Sequence[Box]) -> None:
-        for item in self._boxes:
+        for item in [*self._boxes, *(text for _, text in self._labels)]:
             self.scene().removeItem(item)
+        self._labels = []
         self._boxes = [self._add_box(b) for b in boxes]
+        self._layout_labels()
 
     def box_count(self) -> int:
         return len(self._boxes)
@@ -103,30 +113,55 @@ class ImageView(QGraphicsView):
         rect.setPen(pen)
         rect.setZValue(1)
         if box.label:
-            text = QGraphicsSimpleTextItem(box.label, rect)
+            # a top-level item above every box, so that no other box's line crosses a label
+            text = QGraphicsSimpleTextItem(box.label)
+            text.setZValue(2)
             font = QFont()
             font.setPointSize(9)
             text.setFont(font)
-            text.setBrush(QBrush(Qt.GlobalColor.white))
+            text.setBrush(QBrush(QColor(*text_color((color.blue(), color.green(), color.red())))))
             # the label keeps its screen size at every zoom, on a tag of the class colour
             text.setFlag(QGraphicsSimpleTextItem.GraphicsItemFlag.ItemIgnoresTransformations)
-            tag = QGraphicsRectItem(text.boundingRect().adjusted(-2, -1, 2, 1), text)
+            tag = QGraphicsRectItem(
+                text.boundingRect().adjusted(-_TAG_X, -_TAG_Y, _TAG_X, _TAG_Y), text
+            )
             tag.setBrush(QBrush(color))
             tag.setPen(QPen(Qt.PenStyle.NoPen))
             tag.setFlag(QGraphicsRectItem.GraphicsItemFlag.ItemStacksBehindParent)
             text.setPos(box.x1, box.y1)
+            self.scene().addItem(text)
+            self._labels.append((box, text))
         self.scene().addItem(rect)
         return rect
+
+    def _layout_labels(self) -> None:
+        """Place the labels for the current zoom (they keep their screen size, so their room in
+        image pixels changes with it)."""
+        if not self._labels or not self.has_image():
+            return
+        s = self.transform().m11() or 1.0
+        size = self._pixmap.pixmap().size()
+        boxes = [(b.x1 * s, b.y1 * s, b.x2 * s, b.y2 * s) for b, _ in self._labels]
+        sizes = [
+            (t.boundingRect().width() + 2 * _TAG_X + 1, t.boundingRect().height() + 2 * _TAG_Y + 1)
+            for _, t in self._labels
+        ]
+        hw = (size.height() * s, size.width() * s)
+        for (_, text), (x1, y1, _, _) in zip(self._labels, label_boxes(boxes, sizes, hw),
+                                             strict=True):  # fmt: skip
+            text.setPos((x1 + _TAG_X) / s, (y1 + _TAG_Y) / s)
 
     # zoom ------------------------------------------------------------------------------------
     def fit(self) -> None:
         if self.has_image():
             self.fitInView(self._pixmap, Qt.AspectRatioMode.KeepAspectRatio)
         self._fitted = True
+        self._layout_labels()
 
     def zoom(self, factor: float) -> None:
         self.scale(factor, factor)
         self._fitted = False
+        self._layout_labels()
 
     def wheelEvent(self, event) -> None:  # noqa: N802 (Qt)
         if not self.has_image():

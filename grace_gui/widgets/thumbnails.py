@@ -56,13 +56,16 @@ class LruCache:
 
 def decode_thumbnail(path: str, side: int = THUMB) -> np.ndarray | None:
     """``path`` decoded at most ``side`` pixels a side, as an RGB array (``None`` when
-    unreadable). JPEGs decode through the DCT at a fraction of their size (``draft``)."""
+    unreadable), turned as its EXIF orientation says (as the large view and the trainer see
+    it). JPEGs decode through the DCT at a fraction of their size (``draft``)."""
+    from PIL import ImageOps
+
     from grace.data.images import open_image
 
     try:
         with open_image(path) as im:
             im.draft("RGB", (side, side))
-            im = im.convert("RGB")
+            im = ImageOps.exif_transpose(im).convert("RGB")
             im.thumbnail((side, side))
             return np.asarray(im)
     except Exception:  # PIL raises OSError, SyntaxError, ValueError... for a bad file
