@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from grace.fileio import atomic_path
+from grace.fileio import atomic_path, atomic_write_bytes
 from grace.images import draw_detections
 from grace.infer.frames import Frame
 from grace.infer.predictor import RECORD_FIELDS, FrameResult
@@ -113,7 +113,7 @@ class AnnotatedWriter:
         if not ok:  # a format OpenCV reads but cannot write
             path = path.with_suffix(".png")
             ok, buf = cv2.imencode(".png", img)
-        buf.tofile(str(path))
+        atomic_write_bytes(path, buf.tobytes())
         self.images.append(path)
 
     def _open_video(self, f: Frame, img: np.ndarray) -> dict:
