@@ -84,9 +84,13 @@ def image_errors(rec: ImageRecord, conf: float, iou: float = 0.5) -> dict[str, A
     for j in order:
         if taken_by[j] >= 0:
             continue
-        entry: dict[str, Any] = {"pred": int(j), "class": int(rec.classes[j]),
-                                 "confidence": _r(rec.scores[j]), "box": _box(rec.boxes[j])}  # fmt: skip
-        over = ious[j] >= iou if len(rec.gt_boxes) else np.zeros(0, dtype=bool)
+        entry: dict[str, Any] = {
+            "pred": int(j),
+            "class": int(rec.classes[j]),
+            "confidence": _r(rec.scores[j]),
+            "box": _box(rec.boxes[j]),
+        }
+        over = ious[j] >= iou
         same = over & (rec.gt_classes == rec.classes[j])
         other = over & (rec.gt_classes != rec.classes[j])
         if same.any():
