@@ -112,11 +112,11 @@ def build_result(
             "f1_dataset": _num(m.f1_dataset),
             "f1_mean_over_classes": _num(m.f1_mean_over_classes),
         },
-        "f1_confidence": _num(m.f1_confidence),
+        "f1_confidence": _num(m.f1_confidence, 6),
         "f1_mean_over_classes": _num(m.f1_mean_over_classes),
         "f1_dataset": {
             "f1": _num(m.f1_dataset),
-            "confidence": _num(m.f1_dataset_confidence),
+            "confidence": _num(m.f1_dataset_confidence, 6),
             "precision": _num(tp / (tp + fp)) if tp + fp else 0.0,
             "recall": _num(tp / (tp + fn)) if tp + fn else 0.0,
             "tp": tp,
@@ -177,7 +177,7 @@ def pr_curves(m: DetectionMetrics) -> dict[str, Any]:
         "interpolation": AP_METHOD,
         "recall_grid": _curve(m.recall_grid),
         "confidence_grid": _curve(m.conf_grid),
-        "best_confidence": _num(m.f1_confidence),
+        "best_confidence": _num(m.f1_confidence, 6),
         "mean": {"precision_at_recall": _curve(mean_pr), "f1": _curve(m.mean_f1_curve)},
         "classes": classes,
     }
@@ -286,7 +286,7 @@ def validate(
         "errors": str(out_dir / ERRORS_FILE),
         "predictions": str(out_dir / PREDICTIONS_FILE),
     }
-    errors = errors_report(col.records, col.names, m.f1_dataset_confidence)
+    errors = errors_report(col.records, col.names, round(m.f1_dataset_confidence, 6))
     result = {
         "weights": str(weights),
         "data": str(data),
