@@ -4,7 +4,7 @@ Ultralytics validates during training (the fitness that picks ``best.pt``) on re
 batches: each image's long side resized to ``imgsz``, then padded to a batch shape of a multiple
 of the stride plus half a stride (200x200 NEU-DET images at 256 become 288x288). ``grace
 predict`` instead runs Ultralytics' predictor: the image as decoded
-(:func:`grace.infer.frames.read_image`) goes through ``LetterBox(imgsz, auto=same_shapes,
+(:func:`grace.images.read_image`) goes through ``LetterBox(imgsz, auto=same_shapes,
 stride=model stride)`` with the defaults ``scaleup=True``, ``center=True`` (Ultralytics
 8.4.190, ``BasePredictor.pre_transform``; ``auto`` is True when the images of a batch share
 one shape, as ``YOLO.predict`` sets ``rect=True``). :class:`DeployedValDataset` does exactly
@@ -23,7 +23,7 @@ from ultralytics.data.dataset import YOLODataset
 from ultralytics.data.utils import get_split_fraction
 from ultralytics.utils import colorstr
 
-from grace.infer.frames import read_image
+from grace.images import read_image
 
 
 class DeployedValDataset(YOLODataset):
@@ -32,9 +32,7 @@ class DeployedValDataset(YOLODataset):
 
     def load_image(self, i: int, rect_mode: bool = True, resize_short: bool = False):
         """The image as decoded, not resized (the letterbox resizes it once, as predict)."""
-        im = read_image(self.im_files[i])
-        if im is None:
-            raise FileNotFoundError(f"Image Not Found {self.im_files[i]}")
+        im = read_image(self.im_files[i])  # a GraceError naming the file if unreadable
         h, w = im.shape[:2]
         return im, (h, w), (h, w)
 

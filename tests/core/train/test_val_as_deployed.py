@@ -10,7 +10,7 @@ import torch
 import yaml
 from PIL import Image
 
-from grace.infer.frames import read_image
+from grace.images import read_image
 
 
 def _dataset(root: Path, h: int, w: int, n: int = 3) -> Path:
