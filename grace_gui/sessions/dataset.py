@@ -66,15 +66,14 @@ def scan(path: str) -> tuple[DatasetIndex | str, ImportProblems]:
 
 
 def load_image(path: str, boxes) -> tuple[np.ndarray | None, list, str]:
-    """Job: the image (BGR), its boxes in pixels and ``""``; or ``None, [], reason``."""
-    import cv2
+    """Job: the image (BGR, read by :func:`grace.images.try_read_image`: EXIF orientation
+    applied, as the trainer and grace predict see it), its boxes in pixels and ``""``; or
+    ``None, [], reason`` with the reader's one-line reason."""
+    from grace.images import try_read_image
 
-    from grace.data.images import probe_image
-
-    image = cv2.imread(path, cv2.IMREAD_COLOR)
+    image, reason = try_read_image(path)
     if image is None:
-        probe = probe_image(path)
-        return None, [], probe.error or "OpenCV cannot decode this file"
+        return None, [], reason
     h, w = image.shape[:2]
     return image, pixel_boxes(boxes, w, h), ""
 

@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from grace.infer.frames import read_image
+from grace.images import try_read_image
 from grace_gui.context import AppContext
 from grace_gui.demo import Demo
 from grace_gui.tabs.base import Tab
@@ -371,13 +371,14 @@ class InferenceTab(Tab):
                 return
             self._show(image, info.name, frame_id)
             return
-        worker = Worker.call(read_image, info.source)
+        worker = Worker.call(try_read_image, info.source)
 
-        def shown(image) -> None:
+        def shown(read) -> None:
             if token != self._select_token:
                 return  # another row was chosen meanwhile
+            image, reason = read
             if image is None:
-                self.context.notifications.error("Inference", f"{info.source}: cannot read it")
+                self.context.notifications.error("Inference", f"{info.source}: {reason}")
                 return
             self._show(image, info.name, frame_id)
 

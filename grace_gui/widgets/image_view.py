@@ -1,9 +1,12 @@
 """A zoomable image with labelled boxes in the class colours (dataset ground truth, detections).
 
 Wheel zooms about the mouse, dragging pans, a double click fits the image to the view again.
-Boxes are cosmetic (their lines keep one screen pixel width at every zoom). :class:`ZoomBar`
-puts the same within reach as buttons (zoom out/in, fit, 100 %), the zoom in percent and a
-boxes on/off switch.
+Boxes are cosmetic (their lines keep one screen pixel width at every zoom). Labels keep their
+screen size; they are laid out as the engine lays out its drawings
+(:func:`grace.images.label_boxes`, in screen pixels at the current zoom: above the box, else
+inside or below it, inside the image and off each other) and written in the engine's text colour
+(:func:`grace.images.text_color`). :class:`ZoomBar` puts zooming within reach as buttons (zoom
+out/in, fit, 100 %), the zoom in percent and a boxes on/off switch (boxes and their labels).
 """
 
 from __future__ import annotations
@@ -27,8 +30,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from grace.images import label_boxes, text_color
 from grace_gui.widgets.colors import class_qcolor
 from grace_gui.widgets.images import bgr_to_qimage
+
+_TAG_X, _TAG_Y = 2, 1  # screen pixels of the label's tag left and right, above and below
 
 
 @dataclass(frozen=True)
@@ -63,6 +69,7 @@ class ImageView(QGraphicsView):
         self._pixmap.setTransformationMode(Qt.TransformationMode.SmoothTransformation)
         self.scene().addItem(self._pixmap)
         self._boxes: list[QGraphicsRectItem] = []
+        self._labels: list[tuple[Box, QGraphicsSimpleTextItem]] = []
         self._boxes_visible = True
         self._fitted = True
         self._placeholder = self.scene().addSimpleText("")
@@ -98,16 +105,18 @@ class ImageView(QGraphicsView):
         return not self._pixmap.pixmap().isNull()
 
     def set_boxes(self, boxes: Sequence[Box]) -> None:
-        for item in self._boxes:
+        for item in [*self._boxes, *(text for _, text in self._labels)]:
             self.scene().removeItem(item)
+        self._labels = []
         self._boxes = [self._add_box(b) for b in boxes]
-        for item in self._boxes:
-            item.setVisible(self._boxes_visible)
+        self._layout_labels()
+        self.set_boxes_visible(self._boxes_visible)
 
     def set_boxes_visible(self, visible: bool) -> None:
-        """Show or hide the boxes (they are kept, and new ones follow the switch)."""
+        """Show or hide the boxes and their labels (they are kept, and new ones follow the
+        switch). Labels are items of their own (above every box), so they follow explicitly."""
         self._boxes_visible = visible
-        for item in self._boxes:
+        for item in [*self._boxes, *(text for _, text in self._labels)]:
             item.setVisible(visible)
 
     def boxes_visible(self) -> bool:
@@ -124,31 +133,56 @@ class ImageView(QGraphicsView):
         rect.setPen(pen)
         rect.setZValue(1)
         if box.label:
-            text = QGraphicsSimpleTextItem(box.label, rect)
+            # a top-level item above every box, so that no other box's line crosses a label
+            text = QGraphicsSimpleTextItem(box.label)
+            text.setZValue(2)
             font = QFont()
             font.setPointSize(9)
             text.setFont(font)
-            text.setBrush(QBrush(Qt.GlobalColor.white))
+            text.setBrush(QBrush(QColor(*text_color((color.blue(), color.green(), color.red())))))
             # the label keeps its screen size at every zoom, on a tag of the class colour
             text.setFlag(QGraphicsSimpleTextItem.GraphicsItemFlag.ItemIgnoresTransformations)
-            tag = QGraphicsRectItem(text.boundingRect().adjusted(-2, -1, 2, 1), text)
+            tag = QGraphicsRectItem(
+                text.boundingRect().adjusted(-_TAG_X, -_TAG_Y, _TAG_X, _TAG_Y), text
+            )
             tag.setBrush(QBrush(color))
             tag.setPen(QPen(Qt.PenStyle.NoPen))
             tag.setFlag(QGraphicsRectItem.GraphicsItemFlag.ItemStacksBehindParent)
             text.setPos(box.x1, box.y1)
+            self.scene().addItem(text)
+            self._labels.append((box, text))
         self.scene().addItem(rect)
         return rect
+
+    def _layout_labels(self) -> None:
+        """Place the labels for the current zoom (they keep their screen size, so their room in
+        image pixels changes with it)."""
+        if not self._labels or not self.has_image():
+            return
+        s = self.transform().m11() or 1.0
+        size = self._pixmap.pixmap().size()
+        boxes = [(b.x1 * s, b.y1 * s, b.x2 * s, b.y2 * s) for b, _ in self._labels]
+        sizes = [
+            (t.boundingRect().width() + 2 * _TAG_X + 1, t.boundingRect().height() + 2 * _TAG_Y + 1)
+            for _, t in self._labels
+        ]
+        hw = (size.height() * s, size.width() * s)
+        for (_, text), (x1, y1, _, _) in zip(self._labels, label_boxes(boxes, sizes, hw),
+                                             strict=True):  # fmt: skip
+            text.setPos((x1 + _TAG_X) / s, (y1 + _TAG_Y) / s)
 
     # zoom ------------------------------------------------------------------------------------
     def fit(self) -> None:
         if self.has_image():
             self.fitInView(self._pixmap, Qt.AspectRatioMode.KeepAspectRatio)
         self._fitted = True
+        self._layout_labels()
         self.zoom_changed.emit(self.scale_factor())
 
     def zoom(self, factor: float) -> None:
         self.scale(factor, factor)
         self._fitted = False
+        self._layout_labels()
         self.zoom_changed.emit(self.scale_factor())
 
     def set_scale(self, scale: float) -> None:

@@ -1,6 +1,6 @@
 """Exports of the Inference tab (no Qt): the detections shown in the table (CSV, JSON) and
 annotated images, written with the engine's own writers (:mod:`grace.infer.writers`) and
-drawing (:func:`grace.infer.draw.draw_detections`). Run them in a worker."""
+drawing (:func:`grace.images.draw_detections`). Run them in a worker."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from pathlib import Path
 import numpy as np
 
 from grace.errors import GraceError
-from grace.infer.frames import Frame, read_image
+from grace.images import try_read_image
+from grace.infer.frames import Frame
 from grace.infer.predictor import RECORD_FIELDS, FrameResult
 from grace.infer.writers import AnnotatedWriter, CsvWriter, JsonWriter
 from grace_gui.widgets.inference_job import FrameInfo
@@ -94,9 +95,9 @@ def write_annotated(
         if f.is_video:
             image = det.kept.get(fid) if fid in with_rows else None
         else:
-            image = read_image(f.source)
+            image, reason = try_read_image(f.source)
             if image is None:
-                raise GraceError(f"{f.source}: cannot read this image any more")
+                raise GraceError(f"{f.source}: cannot read this image any more ({reason})")
         if image is not None:
             writer.write(det.result(fid, image))
     writer.close()

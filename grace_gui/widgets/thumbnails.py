@@ -64,21 +64,40 @@ class LruCache:
 
 
 def thumbnail_or_reason(path: str, side: int = THUMB) -> np.ndarray | str:
-    """``path`` decoded at most ``side`` pixels a side, as an RGB array, or the one-line reason
-    it cannot be. JPEGs decode through the DCT at a fraction of their size (``draft``)."""
-    from grace.data.images import LFS_POINTER_DETAIL, is_lfs_pointer, open_image
+    """``path`` decoded at most ``side`` pixels a side, as an RGB array turned as its EXIF
+    orientation says (as the large view and the trainer see it), or the one-line reason it
+    cannot be. JPEGs decode through the DCT at a fraction of their size (PIL ``draft``); a file
+    PIL cannot open goes to the engine's reader (:func:`grace.images.try_read_image`), so the
+    grid shows whatever the large view shows and says why in the reader's words otherwise."""
+    from PIL import ImageOps
+
+    from grace.data.images import open_image
 
     try:
-        if is_lfs_pointer(path):
-            return LFS_POINTER_DETAIL
         with open_image(path) as im:
             im.draft("RGB", (side, side))
-            im = im.convert("RGB")
+            im = ImageOps.exif_transpose(im).convert("RGB")
             im.thumbnail((side, side))
             return np.asarray(im)
-    except Exception as e:  # PIL raises OSError, SyntaxError, ValueError... for a bad file
-        text = str(e).strip().splitlines()
-        return text[0] if text else type(e).__name__
+    except Exception:  # PIL raises OSError, SyntaxError, ValueError... for a bad file
+        pass
+    return _read_thumbnail(path, side)
+
+
+def _read_thumbnail(path: str, side: int) -> np.ndarray | str:
+    import cv2
+
+    from grace.images import try_read_image
+
+    bgr, reason = try_read_image(path)
+    if bgr is None:
+        return reason
+    h, w = bgr.shape[:2]
+    f = min(1.0, side / max(h, w))
+    if f < 1.0:
+        size = (max(1, round(w * f)), max(1, round(h * f)))
+        bgr = cv2.resize(bgr, size, interpolation=cv2.INTER_AREA)
+    return np.ascontiguousarray(bgr[..., ::-1])
 
 
 def decode_thumbnail(path: str, side: int = THUMB) -> np.ndarray | None:

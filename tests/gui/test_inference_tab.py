@@ -208,7 +208,7 @@ def test_sliders_filter_the_table_at_once_without_a_rerun(qtbot, tab, engine):
 
 
 def test_selecting_a_row_shows_its_image_and_boxes(qtbot, tab):
-    from grace.infer.frames import read_image
+    from grace.images import read_image
 
     tab.thresholds.set_conf(0.25)
     run_and_wait(qtbot, tab, DEMO.images)
@@ -313,7 +313,7 @@ def test_corrupt_images_in_a_folder_are_skipped_and_named(qtbot, tab, tmp_path):
 def test_a_video_plays_with_frames_counted(qtbot, tab, tmp_path):
     import cv2
 
-    from grace.infer.frames import read_image
+    from grace.images import read_image
 
     images = [read_image(p) for p in sorted(DEMO.images.glob("*.jpg"))]
     path = tmp_path / "clip.avi"

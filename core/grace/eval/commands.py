@@ -13,11 +13,18 @@ def _pct(x) -> str:
 def val_summary(r: dict) -> str:
     """A short human-readable account of a ``grace val`` result."""
     m, coco = r["metrics"], r["coco"]
+    shapes = ", ".join(
+        f"{s['shape'][0]}x{s['shape'][1]} ({s['images']})" for s in r.get("input_shapes") or []
+    )
+    d = r["f1_dataset"]
     lines = [
         f"{r['weights']} on {r['images']} images, {r['instances']} instances",
-        f"mAP@0.5:0.95 {_pct(m['mAP50-95'])}%  mAP@0.5 {_pct(m['mAP50'])}%  "
-        f"P {_pct(m['precision'])}%  R {_pct(m['recall'])}%  F1 {_pct(m['f1'])}% "
-        f"(at confidence {r['f1_confidence']})",
+        f"protocol {r['protocol']}; network input {shapes or 'not known'}",
+        f"mAP@0.5:0.95 {_pct(m['mAP50-95'])}%  mAP@0.5 {_pct(m['mAP50'])}%",
+        f"F1 mean over classes {_pct(m['f1_mean_over_classes'])}% (P {_pct(m['precision'])}%  "
+        f"R {_pct(m['recall'])}%, means over classes at confidence {r['f1_confidence']})",
+        f"F1 dataset (pooled TP {d['tp']} FP {d['fp']} FN {d['fn']}) {_pct(d['f1'])}% "
+        f"at confidence {d['confidence']}",
         f"COCO tool: mAP@0.5:0.95 {_pct(coco['mAP50-95'])}%  mAP@0.5 {_pct(coco['mAP50'])}%  "
         f"AP_S {_pct(coco['AP_small'])}%  AP_M {_pct(coco['AP_medium'])}%  "
         f"AP_L {_pct(coco['AP_large'])}%",
@@ -49,7 +56,10 @@ def _cmd_val(a: argparse.Namespace) -> dict:
         iou=a.iou,
         max_det=a.max_det,
         out=a.out,
+        protocol=a.protocol,
     )
+    for p in result["problems"]:  # also in metrics.json; a terminal sees each one here
+        print(f"grace: warning: {p['file']}: {p['kind']}: {p['detail']}", file=sys.stderr)
     if a.json:
         return result
     print(val_summary(result), file=sys.stdout)
@@ -81,8 +91,16 @@ def add_eval_commands(sub: argparse._SubParsersAction, defaults) -> None:
         "--max-det", type=int, default=300, help="detections per image (default %(default)s)"
     )
     v.add_argument(
+        "--protocol",
+        choices=("deployed", "ultralytics"),
+        default="deployed",
+        help="deployed (default): exactly what grace predict outputs at --imgsz; ultralytics: "
+        "Ultralytics' rectangular-batch validation (at imgsz 256 it feeds 200x200 images as "
+        "288x288); never mix the two in one comparison",
+    )
+    v.add_argument(
         "--out",
-        help="folder for metrics.json and pr_curves.json "
+        help="folder for metrics.json, pr_curves.json, errors.json and predictions.npz "
         "(default: <run>/val for <run>/weights/*.pt, else runs/val/<weights stem>)",
     )
     v.add_argument("--json", action="store_true")

@@ -14,7 +14,7 @@ from typing import Any
 
 from grace.errors import GraceError
 
-METRIC_KEYS = ("mAP50-95", "mAP50", "precision", "recall", "f1")
+METRIC_KEYS = ("mAP50-95", "mAP50", "precision", "recall", "f1_dataset", "f1_mean_over_classes")
 SIZE_KEYS = ("AP_small", "AP_medium", "AP_large")
 SOURCE_VAL = "val/metrics.json"
 SOURCE_END = "events.jsonl end (Ultralytics)"
@@ -34,6 +34,7 @@ class RunSummary:
     parameters: int | None = None
     latency_ms: float | None = None
     settings: dict[str, Any] = field(default_factory=dict)
+    protocol: str | None = None  # grace val's protocol; None for a training log
     problems: list[str] = field(default_factory=list)  # lines of its files that were skipped
 
 
@@ -98,6 +99,10 @@ def _from_metrics_json(run: RunSummary, metrics_file: Path) -> None:
         raise GraceError(f"{metrics_file}: no 'metrics' object (not written by grace val?)")
     run.source = SOURCE_VAL if metrics_file.parent.name == "val" else "metrics.json"
     run.metrics = {k: _float(m["metrics"].get(k)) for k in METRIC_KEYS}
+    if "f1_mean_over_classes" not in m["metrics"]:  # written before both F1s were reported
+        run.metrics["f1_mean_over_classes"] = _float(m.get("f1_mean_over_classes"))
+    # grace val used Ultralytics' validator before the protocol was recorded
+    run.protocol = str(m.get("protocol") or "ultralytics")
     coco = m.get("coco") or {}
     run.size = {k: _float(coco.get(k)) for k in SIZE_KEYS}
     run.per_class = {
@@ -122,14 +127,15 @@ def _from_events(run: RunSummary, events_file: Path) -> None:
         run.source = "no metrics yet"
         return
     raw = {_clean_key(k): _float(v) for k, v in (chosen.get("metrics") or {}).items()}
-    p, r = raw.get("precision"), raw.get("recall")
-    f1 = None if p is None or r is None else (2 * p * r / (p + r) if p + r > 0 else 0.0)
+    # Ultralytics logs P and R (means over classes) but neither F1 reading: 2PR/(P+R) of those
+    # means is neither the pooled F1 nor the mean of the per-class F1s, so none is shown
     run.metrics = {
         "mAP50-95": raw.get("mAP50-95"),
         "mAP50": raw.get("mAP50"),
-        "precision": p,
-        "recall": r,
-        "f1": f1,
+        "precision": raw.get("precision"),
+        "recall": raw.get("recall"),
+        "f1_dataset": None,
+        "f1_mean_over_classes": None,
     }
     run.size = {k: None for k in SIZE_KEYS}
 
@@ -195,6 +201,13 @@ def load_run(path: str | Path) -> RunSummary:
 def load_runs(paths: list[str | Path]) -> list[RunSummary]:
     """:func:`load_run` for each path; names made unique with their parent folder."""
     runs = [load_run(p) for p in paths]
+    protocols = sorted({r.protocol for r in runs if r.protocol})
+    if len(protocols) > 1:
+        listed = ", ".join(f"{r.name}: {r.protocol}" for r in runs if r.protocol)
+        runs[0].problems.append(
+            f"runs evaluated under different grace val protocols ({listed}): their figures are "
+            "not comparable; re-run grace val with one --protocol"
+        )
     names = [r.name for r in runs]
     for r in runs:
         if names.count(r.name) > 1:

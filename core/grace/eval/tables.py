@@ -14,8 +14,10 @@ from typing import Any
 from grace.eval.runs import METRIC_KEYS, SIZE_KEYS, RunSummary
 
 DASH = "—"
-MAIN_HEADERS = ("mAP@0.5:0.95 (%)", "mAP@0.5 (%)", "P (%)", "R (%)", "F1 (%)")
-DELTA_HEADERS = ("Δ mAP@0.5:0.95 (pp)", "Δ mAP@0.5 (pp)", "Δ P (pp)", "Δ R (pp)", "Δ F1 (pp)")
+MAIN_HEADERS = ("mAP@0.5:0.95 (%)", "mAP@0.5 (%)", "P (%)", "R (%)", "F1 dataset (%)",
+                "F1 mean over classes (%)")  # fmt: skip
+DELTA_HEADERS = ("Δ mAP@0.5:0.95 (pp)", "Δ mAP@0.5 (pp)", "Δ P (pp)", "Δ R (pp)",
+                 "Δ F1 dataset (pp)", "Δ F1 mean over classes (pp)")  # fmt: skip
 SIZE_HEADERS = ("AP_S (%)", "AP_M (%)", "AP_L (%)")
 SIZE_DELTA_HEADERS = ("Δ AP_S (pp)", "Δ AP_M (pp)", "Δ AP_L (pp)")
 
@@ -35,6 +37,10 @@ def signed(x: float | None) -> str:
 
 def _num(x: float | None, fmt: str) -> str:
     return DASH if x is None else format(x, fmt)
+
+
+def _protocol(run: RunSummary) -> str:
+    return f" (protocol {run.protocol})" if run.protocol else ""
 
 
 def model_label(run: RunSummary) -> str:
@@ -125,12 +131,14 @@ def markdown(runs: Sequence[RunSummary]) -> str:
     else:
         parts += ["No per-class AP (no run has val/metrics.json).", ""]
     parts += [f"Δ: percentage points against the first run, {model_label(runs[0])}.", ""]
-    parts += ["Sources:", *(f"- {r.name}: {r.source}" for r in runs), ""]
+    parts += ["Sources:", *(f"- {r.name}: {r.source}{_protocol(r)}" for r in runs), ""]
     parts.append(
-        "metrics.json: `grace val` (COCO 101-point AP; P, R at the confidence maximising the "
-        "mean F1; AP_S/M/L by pycocotools; Param as stored; latency = pre-process + inference + "
-        "post-process per image). events.jsonl: Ultralytics' validation during training "
-        "(F1 = 2PR/(P+R) of its P and R; no size buckets, per-class AP or latency)."
+        "metrics.json: `grace val` (COCO 101-point AP; F1 dataset = the paper's equation 5, "
+        "2TP/(2TP+FP+FN) on TP, FP, FN pooled over all classes at the confidence maximising it; "
+        "F1 mean over classes = the mean of the per-class F1 at the confidence maximising that "
+        "mean, where P and R are the means over classes; AP_S/M/L by pycocotools; Param as "
+        "stored; latency per image). events.jsonl: Ultralytics' validation during training (its "
+        "P and R; no F1 of either kind, no size buckets, per-class AP or latency)."
     )
     return "\n".join(parts) + "\n"
 

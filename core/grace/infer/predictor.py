@@ -138,6 +138,7 @@ class Predictor:
         self.thresholds = thresholds or ClassThresholds()
         self.iou, self.imgsz, self.device, self.max_det = iou, imgsz, device, max_det
         self._engine_imgsz = None  # the letterbox size Ultralytics settled on at set-up
+        self.last_input_shape: tuple[int, int] | None = None  # (h, w) of the last batch fed
 
     def _kwargs(self, n: int) -> dict:
         kw = {
@@ -189,6 +190,7 @@ class Predictor:
             engine.imgsz = self._engine_imgsz  # in case another caller changed it
             engine.batch = ([f"image{i}.jpg" for i in range(n)], images, [""] * n)
             im = engine.preprocess(images)
+            self.last_input_shape = (int(im.shape[2]), int(im.shape[3]))
             return engine.postprocess(engine.inference(im), im, images)
 
     def predict(self, frames: Sequence[Frame]) -> list[FrameResult]:
@@ -203,6 +205,7 @@ class Predictor:
             results = self._run_steps(engine, images)
         else:  # another Ultralytics layout: the public call, with its per-call set-up
             results = self.model.predict(images, **self._kwargs(len(frames)))
+            self.last_input_shape = None  # not known through the public call
         datas = [r.boxes.data if r.boxes is not None else None for r in results]
         if any(d is None for d in datas):
             dev = next((d.device for d in datas if d is not None), "cpu")

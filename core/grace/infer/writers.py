@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from grace.fileio import atomic_path
-from grace.infer.draw import draw_detections
+from grace.fileio import atomic_path, atomic_write_bytes
+from grace.images import draw_detections
 from grace.infer.frames import Frame
 from grace.infer.predictor import RECORD_FIELDS, FrameResult
 
@@ -94,7 +94,7 @@ class AnnotatedWriter:
 
     def write(self, result: FrameResult) -> None:
         f = result.frame
-        img = draw_detections(f.image, result.boxes, result.scores, result.classes, self.names)
+        img = draw_detections(f.image, result.boxes, result.classes, result.scores, self.names)
         if f.is_video:
             self._write_video(f, img)
         else:
@@ -113,7 +113,7 @@ class AnnotatedWriter:
         if not ok:  # a format OpenCV reads but cannot write
             path = path.with_suffix(".png")
             ok, buf = cv2.imencode(".png", img)
-        buf.tofile(str(path))
+        atomic_write_bytes(path, buf.tobytes())
         self.images.append(path)
 
     def _open_video(self, f: Frame, img: np.ndarray) -> dict:

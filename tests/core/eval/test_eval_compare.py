@@ -43,7 +43,7 @@ def runs(tmp_path) -> list[Path]:
         (run / "grace.json").write_text(json.dumps({"variant": variant}))
     _metrics_json(
         a,
-        (0.4266, 0.7469, 0.7072, 0.7366, 0.7216),
+        (0.4266, 0.7469, 0.7072, 0.7366, 0.7216, 0.7000),
         (0.30, 0.45, 0.50),
         {"crazing": 0.20, "patches": 0.70},
         9_440_000,
@@ -51,7 +51,7 @@ def runs(tmp_path) -> list[Path]:
     )
     _metrics_json(
         b,
-        (0.4366, 0.7588, 0.7362, 0.7233, 0.7297),
+        (0.4366, 0.7588, 0.7362, 0.7233, 0.7297, 0.7150),
         (0.35, None, 0.52),
         {"crazing": 0.252, "patches": 0.7108},
         9_560_000,
@@ -83,34 +83,37 @@ def _row(md: str, first_cell: str) -> list[str]:
 def test_headline_table_with_deltas_by_hand(runs):
     md = compare([str(p) for p in runs])["markdown"]
     header = _row(md, "Model")
-    assert header[:9] == [
+    assert header[:10] == [
         "Model",
         "mAP@0.5:0.95 (%)",
         "mAP@0.5 (%)",
         "P (%)",
         "R (%)",
-        "F1 (%)",
+        "F1 dataset (%)",
+        "F1 mean over classes (%)",
         "Param (M)",
         "Latency (ms/img)",
         "Δ mAP@0.5:0.95 (pp)",
     ]
     assert _row(md, "yolo11s (baseline)") == [
         "yolo11s (baseline)",
-        *"42.66 74.69 70.72 73.66 72.16 9.44 15.97".split(),
-        *["ref"] * 5,
+        *"42.66 74.69 70.72 73.66 72.16 70.00 9.44 15.97".split(),
+        *["ref"] * 6,
     ]
-    # GRACE - YOLO11s: 43.66-42.66, 75.88-74.69, 73.62-70.72, 72.33-73.66, 72.97-72.16
+    # GRACE - YOLO11s: 43.66-42.66, 75.88-74.69, 73.62-70.72, 72.33-73.66, 72.97-72.16,
+    # 71.50-70.00
     assert _row(md, "grace (grace)") == [
         "grace (grace)",
-        *"43.66 75.88 73.62 72.33 72.97 9.56 16.93".split(),
-        *"+1.00 +1.19 +2.90 -1.33 +0.81".split(),
+        *"43.66 75.88 73.62 72.33 72.97 71.50 9.56 16.93".split(),
+        *"+1.00 +1.19 +2.90 -1.33 +0.81 +1.50".split(),
     ]
-    # training log only: F1 = 2 * 0.7 * 0.6 / 1.3 = 64.615..%; no parameters (no weights), no
-    # latency; deltas 40-42.66, 70-74.69, 70-70.72, 60-73.66, 64.615-72.16 = -7.545
+    # training log only: Ultralytics' P and R but no F1 of either reading (2PR/(P+R) of its
+    # mean P and R is neither); no parameters (no weights), no latency; deltas 40-42.66,
+    # 70-74.69, 70-70.72, 60-73.66
     assert _row(md, "ds_only (ds)") == [
         "ds_only (ds)",
-        *"40.00 70.00 70.00 60.00 64.62 — —".split(),
-        *"-2.66 -4.69 -0.72 -13.66 -7.54".split(),
+        *"40.00 70.00 70.00 60.00 — — — —".split(),
+        *"-2.66 -4.69 -0.72 -13.66 — —".split(),
     ]
 
 
@@ -158,7 +161,8 @@ def test_json_and_files_through_the_cli(runs, tmp_path):
     assert (out / "compare.md").read_text() == result["markdown"]
     rows = list(csv.DictReader(io.StringIO((out / "compare.csv").read_text())))
     assert [row["run"] for row in rows] == ["yolo11s", "grace", "ds_only"]
-    assert float(rows[1]["Δ F1 (pp)"]) == pytest.approx(0.81)
+    assert float(rows[1]["Δ F1 dataset (pp)"]) == pytest.approx(0.81)
+    assert float(rows[1]["Δ F1 mean over classes (pp)"]) == pytest.approx(1.50)
     assert float(rows[1]["AP@0.5:0.95 crazing (%)"]) == pytest.approx(25.2)
     assert rows[2]["Param (M)"] == "" and rows[2]["AP_S (%)"] == ""
 
@@ -212,3 +216,16 @@ def test_corrupt_metrics_json_is_one_line(runs):
     (runs[1] / "val" / "metrics.json").write_text("{not json")
     with pytest.raises(GraceError, match="metrics.json: not readable JSON"):
         compare([str(p) for p in runs])
+
+
+def test_runs_validated_under_different_protocols_are_flagged(runs):
+    """metrics.json without a protocol was written by grace val's Ultralytics validator."""
+    doc = json.loads((runs[1] / "val" / "metrics.json").read_text())
+    (runs[1] / "val" / "metrics.json").write_text(json.dumps({**doc, "protocol": "deployed"}))
+    result = compare([str(p) for p in runs])
+    assert [r["protocol"] for r in result["runs"]] == ["ultralytics", "deployed", None]
+    assert result["problems"] == [
+        "runs evaluated under different grace val protocols (yolo11s: ultralytics, grace: "
+        "deployed): their figures are not comparable; re-run grace val with one --protocol"
+    ]
+    assert "- grace: val/metrics.json (protocol deployed)" in result["markdown"]

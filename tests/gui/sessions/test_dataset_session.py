@@ -108,7 +108,7 @@ def test_open_filter_and_select_with_reasons(tmp_path):
     session.select(session.rows[2])  # t_10: garbage bytes
     broken = rec.of("image_shown")[-1][0]
     assert broken.image is None and broken.path.name == "t_10.jpg"
-    assert "cannot identify image file" in broken.reason
+    assert broken.reason == "cannot decode image (corrupt or unsupported format)"  # the reader's
     assert broken.caption() == f"t_10.jpg: cannot be shown: {broken.reason}"
 
     stats = rec.of("stats_changed")[-1][0]
