@@ -54,7 +54,7 @@ def about_facts(gpus: list[str]) -> list[tuple[str, str]]:
         ``"0: NVIDIA …"`` per CUDA GPU (:func:`grace_gui.device.cuda_devices`), empty on a CPU.
     """
     providers = metadata.packages_distributions()
-    facts = [("GRACE Inspector", app_version())]
+    facts = [("Version", app_version())]
     if not gpus:
         facts.append(("Device", "CPU (no CUDA GPU found)"))
     for gpu in gpus:

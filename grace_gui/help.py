@@ -15,8 +15,8 @@ from grace_gui.about import about_facts
 from grace_gui.help_texts import guide_html
 
 ABOUT_LINE = (
-    "Steel-surface defect inspection on Ultralytics YOLO11 with GRACE: the DS-CBSM++ sampler "
-    "and the Lite-FEN attention block."
+    "Steel-surface defect inspection on Ultralytics YOLO11, "
+    "with GRACE: the DS-CBSM++ sampler and the Lite-FEN attention block."
 )
 
 
@@ -71,7 +71,8 @@ def shortcuts_dialog(actions: list[QAction], parent: QWidget | None = None) -> T
 
 
 def about_dialog(gpus: list[str], parent: QWidget | None = None) -> TextDialog:
-    head = f"<h2>GRACE Inspector</h2><p>{escape(ABOUT_LINE)}</p>"
+    line = "<br>".join(escape(part) for part in ABOUT_LINE.split(", "))  # DS-CBSM++ whole
+    head = f"<h2>GRACE Inspector</h2><p>{line}</p>"
     dialog = TextDialog("About GRACE Inspector", table_html(about_facts(gpus), head), parent)
     dialog.resize(520, 420)
     return dialog

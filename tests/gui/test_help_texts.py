@@ -48,3 +48,15 @@ def test_help_texts_and_about_import_no_qt():
         env={"PYTHONPATH": env_path, "PATH": "/usr/bin:/bin"},
     )  # fmt: skip
     assert out.stdout.strip() == "[]"
+
+
+def test_about_lists_each_gpu_or_the_cpu_and_names_missing_libraries():
+    from grace_gui.about import NOT_INSTALLED, about_facts, distribution_version
+
+    cpu = dict(about_facts([]))
+    assert cpu["Device"] == "CPU (no CUDA GPU found)" and "GPU 0" not in cpu
+    gpus = about_facts(["0: NVIDIA H200", "1: NVIDIA A100 80GB"])
+    assert gpus[1:3] == [("GPU 0", "NVIDIA H200"), ("GPU 1", "NVIDIA A100 80GB")]
+    assert "Device" not in dict(gpus)
+    assert distribution_version("cv2", {"cv2": ["no-such-distribution-xyz"]}) == NOT_INSTALLED
+    assert distribution_version("nothing_provides_this", {}) == NOT_INSTALLED
