@@ -431,6 +431,11 @@ class InferenceTab(Tab):
         self.inputs.add_model(str(path))
         self.settings.remember("inference/models", str(path))
 
+    def open_model(self, path: str) -> None:
+        """The user opened ``path`` (File > Open model…): add it and select it."""
+        self.inputs.add_model(str(path), select=True)
+        self.settings.remember("inference/models", str(path))
+
     def current_frame(self):
         """``(bgr_image, name)`` of the frame on display, or ``None``."""
         return None if self._shown is None else (self._shown[0], self._shown[1])
