@@ -92,7 +92,8 @@ def errors_queue(
             pred = _lab(names, t["class"], t["pred_box"])
             mine.append(ItemEntry(
                 image=n, queue="errors", kind="poor_localisation",
-                rank=round(t["confidence"] * (POOR_IOU - t["iou"]) / (POOR_IOU - iou), 6), cls=pred["class"],
+                rank=round(t["confidence"] * (POOR_IOU - t["iou"]) / (POOR_IOU - iou), 6),
+                cls=pred["class"],
                 box=pred["box"], confidence=t["confidence"], label_index=g,
                 on_accept={"class": gt[g]["class"], "box": pred["box"]}, on_reject=gt[g],
                 detail={"iou": t["iou"], "gt_box": gt[g]["box"]}))  # fmt: skip
