@@ -322,15 +322,13 @@ class ReviewStore:
                 where.append(f"{col}=?")
                 args.append(value)
         sql = "SELECT id, image_id FROM items" + (" WHERE " + " AND ".join(where) if where else "")
-        order = [i for i, img in self._conn.execute(sql + " ORDER BY rank DESC, id", args)
-                 if i not in closed and img not in ok]  # fmt: skip
+        ranked = self._conn.execute(sql + " ORDER BY rank DESC, id", args).fetchall()
+        pos = {i: n for n, (i, _) in enumerate(ranked)}
+        here = pos.get(int(after), -1) if after is not None else -1
+        order = [i for i, img in ranked if i not in closed and img not in ok]
         if not order:
             return None
-        if after is not None:
-            ranked = [r[0] for r in self._conn.execute(sql + " ORDER BY rank DESC, id", args)]
-            pos = {i: n for n, i in enumerate(ranked)}
-            here = pos.get(int(after), -1)
-            order = sorted(order, key=lambda i: (pos[i] <= here, pos[i]))
+        order.sort(key=lambda i: (pos[i] <= here, pos[i]))  # after ``after``, then wrap round
         return self.item(order[0])
 
     def image(self, image_id: int) -> dict[str, Any]:
