@@ -155,3 +155,38 @@ def test_review_new_from_a_grace_val_output(tmp_path):
                            capture_output=True, text=True, env=ENV)  # fmt: skip
     assert wrong.returncode == 2 and "grace val of" in wrong.stderr
     assert not (tmp_path / "s.db").exists()
+
+
+def test_review_new_from_a_grace_predict_output(tmp_path, ckpt_saver):
+    from grace.nn import build_model
+
+    weights = ckpt_saver(build_model("yolo11n", 2, use_fen=False, names={0: "crack", 1: "dent"}),
+                         tmp_path / "m.pt")  # fmt: skip
+    img = png(tmp_path / "imgs" / "a.png", 60, 40, 20)
+    rec = {"source": str(img), "frame": 0, "width": 60, "height": 40, "model": "m"}
+    rows = [{**rec, "class": "crack", "class_id": 0, "confidence": 0.3, "x1": 1, "y1": 2,
+             "x2": 10, "y2": 12},
+            {**rec, "class": "dent", "class_id": 1, "confidence": 0.9, "x1": 5, "y1": 5,
+             "x2": 20, "y2": 20},
+            {**rec, "source": "clip.mp4", "class": "dent", "class_id": 1, "confidence": 0.3,
+             "x1": 0, "y1": 0, "x2": 5, "y2": 5}]  # fmt: skip
+    out = tmp_path / "pred"
+    out.mkdir()
+    (out / "predictions.json").write_text(json.dumps(rows))
+    (out / "summary.json").write_text(json.dumps({"weights": str(weights),
+                                                  "settings": {"conf": 0.25}}))  # fmt: skip
+    r = subprocess.run([sys.executable, "-m", "grace", "review", "new", str(tmp_path / "r.db"),
+                        "--weights", str(weights), "--predictions", str(out), "--json"],
+                       capture_output=True, text=True, env=ENV)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    res = json.loads(r.stdout)
+    # thresholds 0.25 +- 0.1: only the 0.3 crack is near; the band under 0.25 was never saved
+    assert res["items"] == 1 and res["by_kind"] == {"near_threshold": 1}
+    assert [p["file"] for p in res["problems"]] == ["clip.mp4"]
+    assert len(res["warnings"]) == 2 and "--conf 0.15" in res["warnings"][0]
+    with ReviewStore(tmp_path / "r.db") as st:
+        (it,) = st.items()
+        assert (it.cls, it.confidence, it.label_index, it.rank) == ("crack", 0.3, 0, 0.5)
+        assert st.image(it.image_id)["labels"] == [
+            {"class": "crack", "box": [1.0, 2.0, 10.0, 12.0]},
+            {"class": "dent", "box": [5.0, 5.0, 20.0, 20.0]}]  # fmt: skip
