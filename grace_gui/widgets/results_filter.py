@@ -30,9 +30,10 @@ class ResultsFilter(QSortFilterProxyModel):
     def set_filter(
         self, class_id: int = ALL, low: float = 0.0, high: float = 1.0, text: str = ""
     ) -> None:
+        self.beginFilterChange()  # Qt 6.10's replacement of invalidateRowsFilter()
         self.class_id, self.low, self.high = class_id, float(low), float(high)
         self.text = text.strip().lower()
-        self.invalidateRowsFilter()
+        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
 
     @property
     def narrowed(self) -> bool:
