@@ -108,7 +108,7 @@ class ImageView(QGraphicsView):
         valid = highlight is not None and 0 <= highlight < len(boxes)
         self._highlight = highlight if valid else None
         if self._highlight is not None:
-            self._outline = [self._add_outline(self._boxes[self._highlight])]
+            self._outline = self._add_outline(self._boxes[self._highlight])
         self._layout_labels()
 
     def box_count(self) -> int:
@@ -122,18 +122,24 @@ class ImageView(QGraphicsView):
         """Each box's line width in screen pixels (the highlighted one is thicker)."""
         return [item.pen().widthF() for item in self._boxes]
 
-    def _add_outline(self, rect: QGraphicsRectItem) -> QGraphicsRectItem:
+    def _add_outline(self, rect: QGraphicsRectItem) -> list[QGraphicsRectItem]:
+        """Thicken the highlighted box and ring it in black and white dashes (seen on a dark
+        and on a light image alike)."""
         pen = rect.pen()
         pen.setWidthF(HIGHLIGHT_WIDTH)
         rect.setPen(pen)
         rect.setZValue(1.5)
-        white = QPen(QColor(255, 255, 255), 1.5, Qt.PenStyle.DashLine)
-        white.setCosmetic(True)
-        outline = QGraphicsRectItem(rect.rect())
-        outline.setPen(white)
-        outline.setZValue(1.6)
-        self.scene().addItem(outline)
-        return outline
+        items = []
+        for color, style in ((QColor(0, 0, 0), Qt.PenStyle.SolidLine),
+                             (QColor(255, 255, 255), Qt.PenStyle.DashLine)):  # fmt: skip
+            ring = QPen(color, 1.5, style)
+            ring.setCosmetic(True)
+            item = QGraphicsRectItem(rect.rect())
+            item.setPen(ring)
+            item.setZValue(1.6)
+            self.scene().addItem(item)
+            items.append(item)
+        return items
 
     def _add_box(self, box: Box) -> QGraphicsRectItem:
         color = class_qcolor(box.class_id)

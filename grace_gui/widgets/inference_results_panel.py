@@ -19,7 +19,7 @@ from grace_gui.widgets.inference_thresholds import ThresholdPanel
 from grace_gui.widgets.results_filter import FilterBar, ResultsFilter
 from grace_gui.widgets.results_table import ResultsModel
 
-WIDTHS = ((1, 62), (2, 110), (3, 80), (4, 64), (5, 120))
+WIDTHS = ((0, 170), (1, 58), (2, 122), (3, 76), (4, 66))
 
 
 def counts_text(results: Results) -> str:
@@ -60,7 +60,7 @@ class ResultsPanel(QWidget):
         t.verticalHeader().hide()
         t.verticalHeader().setDefaultSectionSize(22)
         t.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        t.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        t.horizontalHeader().setStretchLastSection(True)  # the box takes what is left
         for col, width in WIDTHS:
             t.setColumnWidth(col, width)
         t.selectionModel().currentRowChanged.connect(

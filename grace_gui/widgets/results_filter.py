@@ -72,6 +72,9 @@ class FilterBar(QWidget):
         self.range.setDecimals(2)
         self.range.setSingleStep(0.01)
         self.range.setValue((0.0, 1.0))
+        # one row: the low and high values in editable boxes at the ends, none over the handles
+        self.range.setHandleLabelPosition(QLabeledDoubleRangeSlider.LabelPosition.NoLabel)
+        self.range.setEdgeLabelMode(QLabeledDoubleRangeSlider.EdgeLabelMode.LabelIsValue)
         self.range.setToolTip("Show only detections whose confidence lies in this range (e.g. "
                               "0.25–0.5 to review the uncertain ones)")  # fmt: skip
         self.text = QLineEdit()
