@@ -14,8 +14,10 @@ only the newest frame: frames that arrive while the model is busy are dropped an
 dropped stream reconnects with back-off. Stop a live run with Ctrl-C, --max-frames or
 --duration; the outputs written so far are kept. Files saved under --out: predictions.csv,
 predictions.json (one record per detection: source, frame, class, class_id, confidence,
-x1 y1 x2 y2 in pixels, width, height, model), annotated images (same names) or videos (.mp4),
-summary.json.
+x1 y1 x2 y2 in pixels, width, height, model, model_path (absolute), model_sha256, threshold
+(the one its class had to reach), timestamp_s (a video frame's position, index / fps; empty for
+still images), time (when the frame was read, ISO 8601)), annotated images (same names) or
+videos (.mp4), summary.json.
 """
 
 

@@ -17,6 +17,7 @@ from grace.infer.files import FileSource
 from grace.infer.live import LiveSource, Log, ReconnectPolicy
 from grace.infer.predictor import FramePredictor, FrameResult, Predictor
 from grace.infer.sources import SourceSpec, open_source, resolve_source
+from grace.infer.stamp import make_stamp
 from grace.infer.summary import Summary
 from grace.infer.thresholds import make_thresholds
 from grace.infer.writers import Outputs
@@ -137,7 +138,10 @@ def run_predict(
             predictor.warmup()
         else:
             predictor.thresholds = make_thresholds(req.conf, req.class_conf, predictor.names)
-        outputs = Outputs(out_dir, predictor.names, predictor.model_name, req.save_csv,
+        stamp = predictor.model_name
+        if out_dir is not None and (req.save_csv or req.save_json):
+            stamp = make_stamp(req.weights, predictor.thresholds, time.time())
+        outputs = Outputs(out_dir, predictor.names, stamp, req.save_csv,
                           req.save_json, req.save_img, realtime=source.live)  # fmt: skip
     except BaseException:
         source.close()
