@@ -69,7 +69,7 @@ def _cmd_val(a: argparse.Namespace) -> dict:
 def _cmd_compare(a: argparse.Namespace) -> dict:
     from grace.eval.compare import compare
 
-    result = compare(a.runs, out=a.out)
+    result = compare(a.runs, out=a.out, resamples=a.resamples, seed=a.seed)
     for problem in result["problems"]:  # also in the JSON; a terminal sees them here
         print(f"grace: warning: {problem}", file=sys.stderr)
     if a.json:
@@ -111,5 +111,13 @@ def add_eval_commands(sub: argparse._SubParsersAction, defaults) -> None:
         "runs", nargs="+", metavar="RUN", help="run directories; the first is the reference"
     )
     c.add_argument("--out", help="also write compare.md and compare.csv to this folder")
+    c.add_argument(
+        "--resamples",
+        type=int,
+        default=1000,
+        help="paired bootstrap resamples over the val images for each Δ's 95%% interval "
+        "(at least 1000; default %(default)s)",
+    )
+    c.add_argument("--seed", type=int, default=0, help="bootstrap seed (default %(default)s)")
     c.add_argument("--json", action="store_true")
     c.set_defaults(func=_cmd_compare)
