@@ -3,8 +3,12 @@
 A detection counts at threshold t when its score >= t (as :class:`grace.infer.thresholds.
 ClassThresholds` keeps it); it is a true positive when it matches a ground-truth box of its
 class at IoU >= 0.5 by the COCO greedy rule (:mod:`grace.eval.matching`, as ``grace val``).
-The candidate thresholds of a class are its detections' own scores, so every candidate is a
-distinct operating point. Per class, for a target:
+The candidate operating points of a class are its detections' own scores (keep every
+detection scored at least that). The threshold written for a chosen point lies halfway between
+its score and the next lower detection score (rounded to 6 decimals where that stays strictly
+between them): it keeps exactly the same validation detections, but a detection at the edge
+does not drop out on a rerun whose scores differ in the last bits (another batch size, another
+device). The lowest point keeps its own score. Per class, for a target:
 
 - ``f1``: the threshold maximising F1 = 2 TP / (2 TP + FP + FN) (the highest such on ties: the
   fewest detections for the same F1);
@@ -108,6 +112,19 @@ class OperatingPoint:
     reached: bool = True
 
 
+def between(thresholds: np.ndarray, k: int) -> float:
+    """The threshold for candidate ``k`` of descending ``thresholds``: halfway to the next lower
+    one (rounded to 6 decimals where that stays strictly between), or its own score when it is
+    the lowest."""
+    hi = float(thresholds[k])
+    if k + 1 >= len(thresholds):
+        return hi
+    lo = float(thresholds[k + 1])
+    mid = (hi + lo) / 2
+    r = round(mid, 6)
+    return r if lo < r < hi else mid
+
+
 def _point(threshold: float, tp: int, n: int, n_gt: int, reached: bool = True) -> OperatingPoint:
     p = tp / n if n else 0.0
     r = tp / n_gt if n_gt else 0.0
@@ -158,24 +175,19 @@ def choose_threshold(
         return None
     recall = tpc / n_gt
     precision = tpc / n
+    reached = True
     if target.kind == "f1":
         k = int(np.argmax(2 * tpc / (n + n_gt)))  # first = highest threshold on ties
-        return _point(thr[k], tpc[k], n[k], n_gt)
-    if target.kind == "recall":
-        ok = np.flatnonzero(recall >= target.value)
-        if len(ok):
-            k = int(ok[0])
-            return _point(thr[k], tpc[k], n[k], n_gt)
-        k = int(np.argmax(recall))
-        return _point(thr[k], tpc[k], n[k], n_gt, reached=False)
-    if target.kind == "precision":
-        ok = np.flatnonzero(precision >= target.value)
-        if len(ok):
-            k = int(ok[-1])
-            return _point(thr[k], tpc[k], n[k], n_gt)
-        k = int(np.argmax(precision))
-        return _point(thr[k], tpc[k], n[k], n_gt, reached=False)
-    raise ValueError(f"unknown target kind {target.kind!r}")
+    elif target.kind in ("recall", "precision"):
+        values = recall if target.kind == "recall" else precision
+        ok = np.flatnonzero(values >= target.value)
+        if len(ok):  # recall: the highest such threshold; precision: the lowest
+            k = int(ok[0] if target.kind == "recall" else ok[-1])
+        else:
+            k, reached = int(np.argmax(values)), False
+    else:
+        raise ValueError(f"unknown target kind {target.kind!r}")
+    return _point(between(thr, k), tpc[k], n[k], n_gt, reached)
 
 
 def instances_needed(target: Target) -> float:

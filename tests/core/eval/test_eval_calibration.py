@@ -15,6 +15,7 @@ from grace.errors import GraceError
 from grace.eval.calibrate import calibrate, calibrate_records
 from grace.eval.calibration import (
     Target,
+    between,
     choose_threshold,
     few_instances_warning,
     instances_needed,
@@ -38,16 +39,17 @@ N_GT = 5
 #   0.3: 4 7  0.571 0.8 8/12 = 0.667
 
 
+# the threshold written is halfway down to the next lower score: 0.4 -> 0.35, 0.6 -> 0.55
 @pytest.mark.parametrize(
     ("target", "threshold", "tp", "fp", "reached"),
     [
-        ("f1", 0.4, 4, 2, True),  # F1 8/11 is the highest
-        ("recall=0.6", 0.6, 3, 1, True),  # highest threshold with R >= 0.6
-        ("recall=0.8", 0.4, 4, 2, True),
-        ("recall=0.9", 0.4, 4, 2, False),  # never reached: the highest threshold of R = 0.8
-        ("precision=0.7", 0.6, 3, 1, True),  # lowest threshold with P >= 0.7 (0.9 and 0.6)
-        ("precision=0.65", 0.4, 4, 2, True),  # 0.667 at 0.4 is the lowest reaching it
-        ("precision=1", 0.9, 1, 0, True),
+        ("f1", 0.35, 4, 2, True),  # F1 8/11 at 0.4 is the highest
+        ("recall=0.6", 0.55, 3, 1, True),  # highest threshold with R >= 0.6: 0.6
+        ("recall=0.8", 0.35, 4, 2, True),
+        ("recall=0.9", 0.35, 4, 2, False),  # never reached: the highest threshold of R = 0.8
+        ("precision=0.7", 0.55, 3, 1, True),  # lowest threshold with P >= 0.7 (0.9 and 0.6)
+        ("precision=0.65", 0.35, 4, 2, True),  # 0.667 at 0.4 is the lowest reaching it
+        ("precision=1", 0.85, 1, 0, True),
     ],
 )
 def test_thresholds_by_hand(target, threshold, tp, fp, reached):
@@ -62,10 +64,19 @@ def test_f1_ties_take_the_highest_threshold_and_score_ties_count_together():
     # 0.9: 2*1/(1+2) = 0.667; 0.6: 2*2/(4+2) = 0.667 -> the higher, 0.9
     p = choose_threshold(np.array([0.9, 0.8, 0.7, 0.6]), np.array([1, 0, 0, 1], bool), 2,
                          Target("f1"))  # fmt: skip
-    assert p.threshold == 0.9 and p.tp == 1 and p.fp == 0
-    # two detections share 0.5: a threshold of 0.5 keeps both (one TP, one FP)
+    assert p.threshold == 0.85 and p.tp == 1 and p.fp == 0
+    # two detections share 0.5: a threshold of 0.5 keeps both (one TP, one FP); the lowest
+    # point keeps its own score
     q = choose_threshold(np.array([0.5, 0.5]), np.array([True, False]), 1, Target("recall", 1.0))
     assert (q.threshold, q.tp, q.fp) == (0.5, 1, 1)
+
+
+def test_threshold_between_scores_keeps_the_same_detections():
+    thr = np.array([0.9, 0.40000001, 0.4])
+    assert between(thr, 0) == 0.650000  # (0.9 + 0.40000001) / 2 rounded
+    t = between(thr, 1)  # rounding to 6 decimals would leave the interval: the exact midpoint
+    assert 0.4 < t < 0.40000001 and t == (0.40000001 + 0.4) / 2
+    assert between(thr, 2) == 0.4
 
 
 def test_a_class_without_instances_or_matches_is_not_calibrated():
@@ -148,13 +159,13 @@ def test_calibrate_records_per_class_and_global_by_hand():
     doc = calibrate_records(_records(), NAMES, Target("f1"),
                             {1: Target("recall", 1.0)})  # fmt: skip
     # class 0 as above; class 1 recall 1 -> lowest score 0.15 (TP 2, FP 1); class 2: no GT
-    assert doc["per_class"] == {"crazing": 0.4, "scratches": 0.15}
+    assert doc["per_class"] == {"crazing": 0.35, "scratches": 0.15}
     # pooled over classes (7 GT), thresholds descending -> TP, detections, F1 = 2TP/(N + 7):
     # 0.99:0,1 .95:1,2 (2/9) .9:2,3 (4/10) .8:2,4 .7:3,5 (6/12) .6:4,6 (8/13=.615) .5:4,7
     # .4:5,8 (10/15=.667) .3:5,9 (10/16) .2:5,10 .15:6,11 (12/18=.667) -> tie, the higher: 0.4
-    assert doc["conf"] == 0.4
+    assert doc["conf"] == 0.35  # written halfway down to the next score, 0.3
     assert doc["global_metrics"] == {
-        "threshold": 0.4,
+        "threshold": 0.35,
         "tp": 5,
         "fp": 3,
         "fn": 2,
@@ -192,18 +203,18 @@ def test_calibrate_from_a_val_dir_writes_the_file_beside_the_weights(tmp_path):
     path = tmp_path / "models" / "m.thresholds.json"
     assert result["file"] == str(path) == str(default_path(weights))
     doc = json.loads(path.read_text())
-    # predictions.npz keeps scores as float32 (as the model outputs them): the thresholds are
-    # those float32 scores exactly, so a detection at a threshold passes it
-    t40, t15 = float(np.float32(0.4)), float(np.float32(0.15))
-    assert doc["conf"] == t40 and doc["per_class"] == {"crazing": t40, "scratches": t15}
+    # predictions.npz keeps scores as float32 (as the model outputs them): halfway between
+    # float32 0.4 and 0.3 rounds to 0.35; the lowest point keeps its float32 score 0.15
+    t35, t15 = 0.35, float(np.float32(0.15))
+    assert doc["conf"] == t35 and doc["per_class"] == {"crazing": t35, "scratches": t15}
     assert doc["protocol"] == "deployed" and doc["imgsz"] == 256 and doc["images"] == 10
     import hashlib
 
     assert doc["model_sha256"] == hashlib.sha256(b"not really a model").hexdigest()
     th = read_thresholds(path, NAMES)
-    assert th.conf == t40 and dict(th.per_class) == {0: t40, 1: t15}
-    # a float32 detection exactly at its class's threshold is kept, just below is not
-    scores = np.array([0.4, 0.3999, 0.15, 0.1499, 0.4], dtype=np.float32)
+    assert th.conf == t35 and dict(th.per_class) == {0: t35, 1: t15}
+    # a float32 detection above its class threshold (or at the lowest score kept) passes
+    scores = np.array([0.3501, 0.3499, 0.15, 0.1499, 0.4], dtype=np.float32)
     assert th.keep(scores, [0, 0, 1, 1, 2]).tolist() == [True, False, True, False, True]
 
 
@@ -249,10 +260,10 @@ def test_cli_prints_per_class_next_to_global_and_warns(tmp_path):
     assert r.returncode == 0, r.stderr
     # recall 0.8: crazing -> 0.4 (R 4/5); scratches -> 0.15 (R 2/2 at 0.15, 1/2 above)
     assert json.loads(out.read_text())["per_class"] == {
-        "crazing": float(np.float32(0.4)),
+        "crazing": 0.35,
         "scratches": float(np.float32(0.15)),
     }
     row = next(x for x in r.stdout.splitlines() if x.strip().startswith("crazing"))
-    assert row.split()[:7] == ["crazing", "5", "recall=0.8", "0.4000", "66.67", "80.00", "72.73"]
+    assert row.split()[:7] == ["crazing", "5", "recall=0.8", "0.3500", "66.67", "80.00", "72.73"]
     assert "pits: no validation instance" in r.stderr
     assert "grace: warning: crazing: only 5 validation instances" in r.stderr
