@@ -42,7 +42,7 @@ BOOTSTRAP_RULE = (
 def _bootstrap(runs: list[RunSummary], resamples: int, seed: int, problems: list[str]):
     """Per run: its point figures and resampled figures (None without predictions.npz)."""
     have = [i for i, r in enumerate(runs) if r.predictions]
-    for r in runs:
+    for r in runs if len(runs) > 1 else []:  # one run: no Δ, nothing missing
         if not r.predictions:
             problems.append(
                 f"{r.name}: no predictions.npz beside its metrics (re-run grace val): its Δ has "
