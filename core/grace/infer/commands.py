@@ -42,6 +42,7 @@ def _cmd_predict(a: argparse.Namespace) -> dict:
         source=source,
         conf=a.conf,
         class_conf=class_conf,
+        thresholds=a.thresholds,
         iou=a.iou,
         imgsz=a.imgsz,
         batch=a.batch,
@@ -82,7 +83,15 @@ def add_infer_commands(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--weights", required=True, help="checkpoint (.pt)")
     p.add_argument(
-        "--conf", type=float, default=0.25, help="global confidence threshold (%(default)s)"
+        "--conf",
+        type=float,
+        help="global confidence threshold (default 0.25, or the --thresholds file's)",
+    )
+    p.add_argument(
+        "--thresholds",
+        metavar="FILE|auto",
+        help="per-class thresholds from grace calibrate (auto: <weights stem>.thresholds.json "
+        "beside the weights); --conf and --class-conf override it",
     )
     p.add_argument(
         "--class-conf",

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
@@ -98,34 +97,3 @@ def make_thresholds(
     if isinstance(class_conf, Mapping):
         class_conf = [f"{k}={v}" for k, v in class_conf.items()]
     return ClassThresholds(conf, parse_class_conf(class_conf or [], names))
-
-
-def read_thresholds(path: str | Path, names: Sequence[str]) -> ClassThresholds:
-    """The one reader of a thresholds file (what ``grace calibrate`` writes, what ``grace review
-    new --thresholds`` takes): JSON ``{"conf": 0.25, "per_class": {"scratches": 0.4}}``, classes
-    by name or index; ``conf`` defaults to 0.25. Any fault is a :class:`GraceError` naming
-    the file."""
-    import json
-
-    path = Path(path)
-    try:
-        data = json.loads(path.read_bytes().decode("utf-8"))
-    except FileNotFoundError:
-        raise GraceError(f"{path}: thresholds file not found") from None
-    except (OSError, UnicodeDecodeError, ValueError) as e:
-        raise GraceError(f"{path}: not a thresholds JSON file ({type(e).__name__})") from None
-    if not isinstance(data, dict) or not isinstance(data.get("per_class", {}), dict):
-        raise GraceError(f'{path}: expected {{"conf": 0.25, "per_class": {{"NAME": 0.4}}}}')
-    conf = data.get("conf", 0.25)
-    if isinstance(conf, bool) or not isinstance(conf, (int, float)):
-        raise GraceError(f"{path}: conf {conf!r} is not a number")
-    try:
-        return make_thresholds(conf, {str(k): v for k, v in data.get("per_class", {}).items()},
-                               names)  # fmt: skip
-    except GraceError as e:
-        raise GraceError(f"{path}: {e}") from None
-
-
-def thresholds_json(th: ClassThresholds, names: Sequence[str]) -> dict:
-    """``th`` in the file format of :func:`read_thresholds` (classes by name)."""
-    return {"conf": float(th.conf), "per_class": th.describe(names)}

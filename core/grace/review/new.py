@@ -20,7 +20,8 @@ from typing import Any
 from grace.data.images import sha256_file
 from grace.errors import GraceError
 from grace.eval.records import ImageRecord
-from grace.infer.thresholds import ClassThresholds, read_thresholds, thresholds_json
+from grace.infer.threshold_file import read_thresholds, thresholds_json
+from grace.infer.thresholds import ClassThresholds
 from grace.review import queues
 from grace.review.store import ImageEntry, ItemEntry, create_store, now_iso
 

@@ -16,7 +16,8 @@ from _review_helpers import png
 from grace.errors import GraceError
 from grace.eval.errors import errors_report
 from grace.eval.records import ImageRecord, save_records
-from grace.infer.thresholds import ClassThresholds, read_thresholds
+from grace.infer.threshold_file import read_thresholds
+from grace.infer.thresholds import ClassThresholds
 from grace.review import queues
 from grace.review.store import ReviewStore
 
@@ -100,7 +101,7 @@ def test_disagreement_queue_lists_what_one_model_alone_keeps():
 
 @pytest.mark.parametrize(
     "text, message",
-    [("{", "not a thresholds JSON"), ('{"conf": "x"}', "conf 'x' is not a number"),
+    [("{", "not readable JSON"), ('{"conf": "x"}', "'conf' must be a number, got 'x'"),
      ('{"per_class": {"rust": 0.3}}', "no class 'rust'"), ("[1]", "expected")],
 )  # fmt: skip
 def test_thresholds_file_faults_name_the_file(tmp_path, text, message):
