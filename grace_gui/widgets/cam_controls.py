@@ -70,7 +70,8 @@ class CamControls(QWidget):
             self.method_combo.addItem(label, name)
         self.method_combo.setCurrentIndex(self.method_combo.findData(DEFAULT_METHOD))
         self.layer_combo = QComboBox()
-        self.layer_combo.addItem("Default: P3 input of the head", None)
+        self.layer_combo.addItem("P3 input of the head", None)  # the default, named for the models
+        self.layer_combo.view().setMinimumWidth(320)  # long names show whole in the list
         self.opacity = QLabeledDoubleSlider(Qt.Orientation.Horizontal)  # slider + its value
         self.opacity.setRange(0.0, 1.0)
         self.opacity.setSingleStep(0.01)
@@ -113,7 +114,8 @@ class CamControls(QWidget):
         combo = self.layer_combo
         combo.blockSignals(True)
         combo.clear()
-        combo.addItem(f"Default: {default}", None)
+        combo.addItem(default, None)
+        combo.setItemData(0, "the default layer", Qt.ItemDataRole.ToolTipRole)
         for i, name in layers:
             combo.addItem(name, i)
             combo.setItemData(combo.count() - 1, f"layer {i} of the model",

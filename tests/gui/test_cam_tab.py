@@ -187,7 +187,7 @@ def test_layer_change_recomputes_and_is_remembered(qtbot, make_window, calls, en
     combo = tab.controls.layer_combo
     offered = [combo.itemData(i) for i in range(combo.count())]
     assert offered[0] is None and offered[1:] == list(range(23))  # not the head itself
-    assert combo.itemText(0) == "Default: P3 input of the head (after Lite-FEN)"
+    assert combo.itemText(0) == "P3 input of the head (after Lite-FEN)"
     texts = {combo.itemData(i): combo.itemText(i) for i in range(1, combo.count())}
     assert texts[9] == "backbone P5 (SPPF)" and texts[22] == "P5 input of the head"
     assert texts[16] == "P3 input of the head"  # the first model's (the baseline's) name
