@@ -59,6 +59,9 @@ class MainWindow(QMainWindow):
         self.train_tab.checkpoint_ready.connect(self.inference_tab.add_checkpoint)
         self.train_tab.checkpoint_ready.connect(self.cam_tab.offer_checkpoint)
         self.cam_tab.set_frame_provider(self.inference_tab.current_frame)
+        th = self.inference_tab.thresholds  # Eigen-CAM draws at the Inference tab's thresholds
+        self.cam_tab.set_threshold_provider(lambda: (th.conf, th.by_name()))
+        th.changed.connect(lambda _t: self.cam_tab.set_thresholds(th.conf, th.by_name()))
 
     def open_initial(self) -> None:
         """Each tab restores what the last session left open, or shows the demo."""

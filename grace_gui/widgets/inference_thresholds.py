@@ -100,6 +100,10 @@ class ThresholdPanel(QGroupBox):
     def thresholds(self) -> ClassThresholds:
         return ClassThresholds(self.conf, dict(self.overrides))
 
+    def by_name(self) -> dict[str, float]:
+        """The per-class overrides by class name (what other tabs match on)."""
+        return self.thresholds().describe(self.names)
+
     def show_thresholds(self, t: ClassThresholds) -> None:
         """Show ``t`` without emitting ``changed`` (the session's thresholds)."""
         self.overrides = {c: float(v) for c, v in t.per_class.items() if c < len(self.names)}
