@@ -161,6 +161,18 @@ def cell_images(errors: Mapping[str, Any], row: int, col: int) -> list[str]:
     return out
 
 
+def pr_table(curves: Mapping[str, Any]) -> Table:
+    """``pr_curves.json`` at IoU 0.5: per recall of the grid, each class's interpolated
+    precision and their mean (the numbers of the PR plot)."""
+    names = list(curves["classes"])
+    headers = ["recall", *(f"precision {n}" for n in names), "precision mean over classes"]
+    columns = [curves["classes"][n]["precision_at_recall"] for n in names]
+    columns.append(curves["mean"]["precision_at_recall"])
+    rows = [[f"{r:g}", *(f"{col[i]:.6g}" for col in columns)]
+            for i, r in enumerate(curves["recall_grid"])]  # fmt: skip
+    return headers, rows
+
+
 def calibration_table(doc: Mapping[str, Any]) -> Table:
     """Per class: target, threshold chosen and P/R/F1 there, next to P/R at the single global
     threshold (:func:`grace.eval.calibrate.calibrate_records`' result)."""
