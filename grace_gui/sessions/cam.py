@@ -6,7 +6,7 @@ the latest choice wins) and the result (the maps on one global scale). It draws 
 any panel height (the view's size on screen, the image's own size for export) and announces
 every change with psygnal signals. Jobs run through ``submit`` (a callable that runs a callable
 elsewhere: the GUI's thread pool; by default a new thread), and the signals of a job are emitted
-from that thread: a view delivers them on its own thread (superqt's ``ensure_main_thread``).
+from that thread: a view delivers them on its own thread (``grace_gui.gui_thread.on_gui_thread``).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 A session hands ``fn`` to :meth:`Jobs.run`; ``start`` runs it off the caller's thread and
 ``deliver`` brings its result (or its error) back to the thread that owns the session. The GUI
-passes a ``QThreadPool``'s ``start`` and superqt's ``ensure_main_thread``; Qt-free tests pass
+passes a ``QThreadPool``'s ``start`` and ``grace_gui.gui_thread.on_gui_thread``; Qt-free tests pass
 :meth:`Jobs.inline` (everything at once, in order) or lists they run by hand (any order).
 """
 

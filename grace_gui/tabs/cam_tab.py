@@ -1,6 +1,6 @@
 """Eigen-CAM tab: a view over :class:`~grace_gui.sessions.cam.CamSession`, which computes in the
-context's pool; results are rendered on the GUI thread (superqt's ``ensure_main_thread``), drawn
-at the size shown (:class:`~grace_gui.widgets.figure_view.FigureView`), exported in full."""
+context's pool; results are rendered on the GUI thread (``grace_gui.gui_thread.on_gui_thread``),
+drawn at the size shown (:class:`~grace_gui.widgets.figure_view.FigureView`), exported in full."""
 
 from __future__ import annotations
 
@@ -10,10 +10,11 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QWidget
-from superqt.utils import create_worker, ensure_main_thread
+from superqt.utils import create_worker
 
 from grace.explain.options import DEFAULT_METHOD, METHOD_LABELS
 from grace_gui.demo import Demo
+from grace_gui.gui_thread import on_gui_thread
 from grace_gui.sessions.cam import CamSession
 from grace_gui.sessions.cam_job import CamResult, range_text
 from grace_gui.tabs.base import Tab
@@ -148,12 +149,12 @@ class CamTab(Tab):
         s = self.session
         return s.busy or self._schedule.isActive() or s.result is not self._shown
 
-    @ensure_main_thread
+    @on_gui_thread
     def _on_started(self, request) -> None:
         label = METHOD_LABELS.get(request.method, request.method)
         self.controls.info.setText(f"Computing {label} of {len(request.weights)} checkpoint(s)…")
 
-    @ensure_main_thread
+    @on_gui_thread
     def _on_computed(self, result: CamResult) -> None:
         if result is not self.session.result:
             return  # a later job (or an error) replaced it already
@@ -165,27 +166,27 @@ class CamTab(Tab):
         self.controls.export_button.setEnabled(True)
         self.computed.emit(result)
 
-    @ensure_main_thread
+    @on_gui_thread
     def _on_failed(self, message: str) -> None:
         self._on_cleared(message)
         self.context.notifications.error(self.title, message)
 
-    @ensure_main_thread
+    @on_gui_thread
     def _on_cleared(self, text: str) -> None:
         self._shown = None
         self.controls.export_button.setEnabled(False)
         self.view.set_placeholder(text)
         self.controls.info.setText(text)
 
-    @ensure_main_thread
+    @on_gui_thread
     def _on_refused(self, reason: str) -> None:
         self._say(reason, "warning" if "At most" in reason or "already" in reason else "error")
 
-    @ensure_main_thread
+    @on_gui_thread
     def _on_checkpoints(self, paths: list[str]) -> None:
         self.controls.checkpoints.show_paths(paths)
 
-    @ensure_main_thread
+    @on_gui_thread
     def _on_recent(self, paths: list[str]) -> None:
         self.settings.set("cam/models", paths)
 

@@ -5,7 +5,7 @@ the images in natural order with one Split and one Class filter, see the selecte
 its boxes (zoom, fit, 100 %, boxes on/off), the ``grace data stats`` charts of the split shown,
 and every problem of the import and of the dataset grouped by kind. Thumbnails decode lazily in
 the grid's own threads (:mod:`grace_gui.widgets.thumbnails`); everything else slow runs in the
-session's jobs, whose results superqt's ``ensure_main_thread`` brings back to the GUI thread.
+session's jobs, whose results ``grace_gui.gui_thread.on_gui_thread`` brings back to the GUI thread.
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from superqt.utils import ensure_main_thread
 
 from grace_gui.demo import Demo
+from grace_gui.gui_thread import on_gui_thread
 from grace_gui.sessions.dataset import DatasetSession, ShownImage, import_summary
 from grace_gui.sessions.jobs import Jobs
 from grace_gui.tabs.base import Tab
@@ -36,7 +36,7 @@ from grace_gui.widgets.problems_panel import ProblemsPanel
 from grace_gui.widgets.thumbnails import ThumbnailGrid, ThumbnailLoader, ThumbnailModel
 
 
-@ensure_main_thread
+@on_gui_thread
 def _on_gui_thread(fn) -> None:
     fn()
 
