@@ -15,10 +15,10 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from superqt.utils import ensure_main_thread
 
 from grace.fileio import atomic_path
 from grace_gui.demo import Demo
+from grace_gui.gui_thread import on_gui_thread
 from grace_gui.sessions.evaluation import EvaluationSession
 from grace_gui.sessions.jobs import Jobs
 from grace_gui.tabs.base import Tab
@@ -26,7 +26,7 @@ from grace_gui.widgets.eval_controls import EvalControls
 from grace_gui.widgets.eval_pages import EvalPages
 
 
-@ensure_main_thread
+@on_gui_thread
 def _on_gui_thread(fn) -> None:
     fn()
 
@@ -60,7 +60,6 @@ class EvaluateTab(Tab):
         s.thresholds_written.connect(lambda p: context.status(f"Thresholds written to {p}"))
         s.failed.connect(self._failed)
         s.refused.connect(lambda line: context.notifications.warning(self.title, line))
-        c.report_button.hide()  # grace report is not in this build
 
     def _build(self) -> None:
         self.controls = EvalControls()

@@ -74,8 +74,6 @@ class EvalControls(QWidget):
         self.progress.setTextVisible(True)
         self.status = QLabel("")
         self.status.setWordWrap(True)
-        self.report_button = _button("Report…", "Write one HTML file to mail: the model, the "
-                                     "dataset, the figures, curves and worst errors")  # fmt: skip
 
         box = QGroupBox("Models")
         bl = QVBoxLayout(box)
@@ -98,7 +96,6 @@ class EvalControls(QWidget):
         layout.addWidget(self.progress)
         layout.addWidget(self.status)
         layout.addStretch(1)
-        layout.addWidget(self.report_button)
         self.setMaximumWidth(360)
 
     def show_models(self, models: Sequence[ModelChoice]) -> None:
