@@ -26,6 +26,10 @@ TABS: dict[str, str] = {
         "Run a trained model over an image, a folder, a video or a camera stream, filter the "
         "detections by class and confidence, and export them with the model that made them."
     ),
+    "Evaluate": (
+        "Score models on a dataset exactly as the line runs them, see which differences are "
+        "real (95 % intervals), where each model errs, and set per-class thresholds."
+    ),
     "Eigen-CAM": (
         "Show as a heat map where up to four models look in one image when they detect "
         "defects, on one colour scale, to see whether they look at the defect or elsewhere."

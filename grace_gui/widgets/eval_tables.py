@@ -82,7 +82,7 @@ class ConfusionTable(QTableWidget):
         n = len(labels)
         self.setRowCount(n)
         self.setColumnCount(n)
-        self.setHorizontalHeaderLabels([f"pred: {x}" for x in labels])
+        self.setHorizontalHeaderLabels([f"predicted\n{x}" for x in labels])
         self.setVerticalHeaderLabels([f"true: {x}" for x in labels])
         for r, row in enumerate(counts):
             total = max(sum(row), 1)
