@@ -398,9 +398,10 @@ class ReviewSession:
         return True
 
     def _after_decision(self, it: Item, decision) -> None:
-        """The committed ``decision`` on ``it``: refresh every item of its image (an ``ok``
-        reaches them all), their rows and the counts."""
-        for i in self._of_image.get(it.image_id, [it.id]):
+        """The committed ``decision`` on ``it``: refresh the item, and every item of its image
+        after an ``ok`` or an undo (which may take one back), their rows and the counts."""
+        image_wide = decision.action in ("ok", "undo")
+        for i in self._of_image.get(it.image_id, [it.id]) if image_wide else [it.id]:
             self.all[i] = self.store.item(i)
             if i in self._row_of:
                 self.item_changed.emit(self._row_of[i], self.all[i])

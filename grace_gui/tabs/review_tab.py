@@ -58,7 +58,7 @@ class ReviewTab(Tab):
         self._image = ""  # the path of the image on screen
         self._build()
         s.opened.connect(self._opened)
-        s.items_changed.connect(self.queue.model.set_items)
+        s.items_changed.connect(self.queue.set_items)
         s.item_changed.connect(self.queue.model.set_item)
         s.current_changed.connect(self._show)
         s.counts_changed.connect(self._counts)

@@ -104,7 +104,11 @@ class ReviewPanel(QWidget):
             cells = [tally.cls, f"{tally.reviewed:,} / {tally.total:,}"]
             cells += [f"{tally.outcomes.get(c, 0):,}" for c in TALLY_COLUMNS]
             for c, text in enumerate(cells):
-                item = QTableWidgetItem(text)
-                if c:
-                    item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
-                t.setItem(r, c, item)
+                item = t.item(r, c)
+                if item is None:
+                    item = QTableWidgetItem(text)
+                    if c:
+                        item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
+                    t.setItem(r, c, item)
+                elif item.text() != text:  # a decision changes two or three cells: only those
+                    item.setText(text)

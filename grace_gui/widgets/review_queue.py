@@ -104,7 +104,10 @@ class ReviewQueue(QWidget):
         self.table.verticalHeader().setVisible(False)
         self.table.verticalHeader().setDefaultSectionSize(22)
         head = self.table.horizontalHeader()
-        head.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        # sized to (the first 200 rows') contents when the list changes, not on every decision:
+        # ResizeToContents would read every row of the list at each one
+        head.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        head.setResizeContentsPrecision(200)
         head.setStretchLastSection(True)
         self.table.selectionModel().currentRowChanged.connect(
             lambda cur, _prev: cur.isValid() and self.row_chosen.emit(cur.row())
@@ -135,6 +138,10 @@ class ReviewQueue(QWidget):
         if not self._quiet:
             self.filter_chosen.emit(self.kind.currentData() or "", self.cls.currentData() or "",
                                     self.status.currentData() or "")  # fmt: skip
+
+    def set_items(self, items: list[Item]) -> None:
+        self.model.set_items(items)
+        self.table.resizeColumnsToContents()
 
     def show_row(self, row: int) -> None:
         index = self.model.index(row, 0)

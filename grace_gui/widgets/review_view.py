@@ -97,10 +97,10 @@ class ReviewView(ImageView):
 
     def set_review(self, boxes: Sequence[Box], target: Box | None) -> None:
         """``boxes`` (detections, ground truth) and the ``target`` under review, with handles."""
-        self.set_boxes([*boxes, *([target] if target else [])])
+        self.set_boxes([*([target] if target else []), *boxes])  # its label is placed first
         self._target = QRectF(QPointF(target.x1, target.y1), QPointF(target.x2, target.y2)) \
             if target else None  # fmt: skip
-        self._target_item = self._boxes[-1] if target else None
+        self._target_item = self._boxes[0] if target else None
         self._place_handles()
 
     def target(self) -> list[float] | None:
