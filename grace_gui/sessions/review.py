@@ -287,6 +287,10 @@ class ReviewSession:
         return None
 
     # images ----------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        """Announce the item shown again (the view changed how it draws it)."""
+        self._show()
+
     def _show(self) -> None:
         it = self.current()
         if it is None or self.store is None:

@@ -1,10 +1,10 @@
 """Review tab: a view over :class:`~grace_gui.sessions.review.ReviewSession`.
 
 Open a review store or make one (a folder of images and a model, a ``grace val`` output, the
-demo); the queue with its filters on the left, the image large in the middle (detections solid
-in their class colour with their confidence, ground truth dashed on white, the finding under
-review thick on a yellow halo with corner handles), the decision panel and per-class tallies on
-the right. Keyboard first (:data:`KEYS`); a drag on the image draws a missed box. "Export
+demo); the queue with its filters on the left, the image large in the middle (the model's other
+detections thin in their class colour with their confidence, ground truth dashed on white, the
+finding under review thick on a yellow halo with corner handles), the decision panel and the
+per-class tallies on the right. Keyboard first (:data:`KEYS`); a drag on the image draws a missed box. "Export
 reviewed → dataset…" writes the reviewed images as a dataset; "Fine-tune on it" sends it and
 the store's model to the Train tab (:attr:`ReviewTab.fine_tune_requested`).
 """
@@ -15,14 +15,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import (
-    QFileDialog,
-    QLabel,
-    QSplitter,
-    QStackedWidget,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QFileDialog, QSplitter, QStackedWidget, QVBoxLayout, QWidget
 from superqt.utils import ensure_main_thread
 
 from grace_gui.demo import Demo
@@ -31,13 +24,12 @@ from grace_gui.sessions.review import ReviewSession, StoreInfo
 from grace_gui.sessions.review_state import Counts, ShownItem
 from grace_gui.settings import app_data_dir
 from grace_gui.tabs.base import Tab
-from grace_gui.widgets.image_view import ZoomBar
 from grace_gui.widgets.notifications import Notice
 from grace_gui.widgets.review_bar import ReviewBar, StartPage
 from grace_gui.widgets.review_new import NewChoice, ask_new
 from grace_gui.widgets.review_panel import ReviewPanel
 from grace_gui.widgets.review_queue import ReviewQueue
-from grace_gui.widgets.review_view import ReviewView, review_boxes
+from grace_gui.widgets.review_view import ImagePane, review_boxes
 
 KEYS = {"A": "accept", "R": "reject", "O": "ok", "S": "skip", "Z": "undo", "Ctrl+Z": "undo",
         "Left": "prev", "Right": "next", "N": "next_open"}  # fmt: skip
@@ -80,23 +72,16 @@ class ReviewTab(Tab):
         self.queue = ReviewQueue()
         self.queue.filter_chosen.connect(self.session.set_filter)
         self.queue.row_chosen.connect(lambda r: r != self.session.row and self.session.select(r))
-        self.view = ReviewView()
+        center = ImagePane()
+        self.view, self.caption = center.view, center.caption
         self.view.box_drawn.connect(
             lambda box: self.session.add_box(self.panel.new_class.currentText(), box)
         )
         self.view.box_adjusted.connect(self.session.adjust_box)
-        self.zoom_bar = ZoomBar(self.view)
-        self.caption = QLabel()
-        self.caption.setWordWrap(True)
-        self.caption.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        center = QWidget()
-        cl = QVBoxLayout(center)
-        cl.setContentsMargins(0, 0, 0, 0)
-        for w, stretch in ((self.zoom_bar, 0), (self.view, 1), (self.caption, 0)):
-            cl.addWidget(w, stretch)
         self.panel = ReviewPanel()
         self.panel.action.connect(self.act)
         self.panel.advance.toggled.connect(lambda on: setattr(self.session, "advance", on))
+        self.panel.others.toggled.connect(lambda _on: self.session.refresh())
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         for w in (self.queue, center, self.panel):
             self.splitter.addWidget(w)
@@ -202,7 +187,9 @@ class ReviewTab(Tab):
         if shown.item.image != self._image:
             self.view.set_image(shown.image, refit=True)
             self._image = shown.item.image
-        self.view.set_review(*review_boxes(shown, self.session.info.names))
+        self.view.set_review(
+            *review_boxes(shown, self.session.info.names, self.panel.others.isChecked())
+        )
 
     def _counts(self, everything: Counts, filtered: Counts) -> None:
         narrowed = filtered.total != everything.total

@@ -5,10 +5,10 @@ Boxes are cosmetic (their lines keep one screen pixel width at every zoom). Labe
 screen size; they are laid out as the engine lays out its drawings
 (:func:`grace.images.label_boxes`, in screen pixels at the current zoom: above the box, else
 inside or below it, inside the image and off each other) and written in the engine's text colour
-(:func:`grace.images.text_color`). A box is drawn solid, dashed (ground truth beside detections)
-or as the target under review (:class:`Box` ``style``). :class:`ZoomBar` puts zooming within
-reach as buttons (zoom out/in, fit, 100 %), the zoom in percent and a boxes on/off switch (boxes
-and their labels).
+(:func:`grace.images.text_color`). A box is drawn solid, thin, dashed (ground truth beside
+detections) or as the target under review (:class:`Box` ``style``). :class:`ZoomBar` puts
+zooming within reach as buttons (zoom out/in, fit, 100 %), the zoom in percent and a boxes
+on/off switch (boxes and their labels).
 """
 
 from __future__ import annotations
@@ -42,9 +42,9 @@ _TAG_X, _TAG_Y = 2, 1  # screen pixels of the label's tag left and right, above 
 @dataclass(frozen=True)
 class Box:
     """A box in image pixels, its class index, the text shown on it and its line style:
-    ``"solid"`` (a detection, a label), ``"dashed"`` (ground truth next to detections: dashes
-    of the class colour on a white line) or ``"target"`` (the box under review: thicker, on a
-    yellow halo)."""
+    ``"solid"`` (a detection, a label), ``"thin"`` (context: one pixel, translucent),
+    ``"dashed"`` (ground truth next to detections: dashes of the class colour on a white line)
+    or ``"target"`` (the box under review: thicker, on a yellow halo)."""
 
     x1: float
     y1: float
@@ -154,6 +154,8 @@ class ImageView(QGraphicsView):
             halo = QGraphicsRectItem(area, rect)
             halo.setPen(_cosmetic(QColor(255, 230, 0, 170), 8))
             halo.setFlag(QGraphicsRectItem.GraphicsItemFlag.ItemStacksBehindParent)
+        elif box.style == "thin":
+            rect.setPen(_cosmetic(class_qcolor(box.class_id, 170), 1))
         else:
             rect.setPen(_cosmetic(color, 2))
         if box.label:

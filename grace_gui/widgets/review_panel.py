@@ -61,6 +61,11 @@ class ReviewPanel(QWidget):
         self.advance.setChecked(True)
         self.advance.setToolTip("After Accept, Reject, Image OK, Skip or a class key, show the "
                                 "next finding still to review")  # fmt: skip
+        self.others = QCheckBox("Show the model's other detections")
+        self.others.setChecked(True)
+        self.others.setToolTip("Draw every detection of the image (thin, with its confidence) "
+                               "around the finding under review; off: only the finding and "
+                               "the ground truth")  # fmt: skip
         form = QFormLayout()
         form.addRow("Drawn box class", self.new_class)
         self.classes = QLabel()
@@ -85,6 +90,7 @@ class ReviewPanel(QWidget):
         layout.addWidget(self.classes)
         layout.addLayout(form)
         layout.addWidget(self.advance)
+        layout.addWidget(self.others)
         layout.addWidget(self.tallies, 1)
 
     def set_names(self, names: tuple[str, ...]) -> None:

@@ -16,10 +16,17 @@ from collections.abc import Sequence
 
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QPen
-from PySide6.QtWidgets import QGraphicsItem, QGraphicsRectItem, QGraphicsView
+from PySide6.QtWidgets import (
+    QGraphicsItem,
+    QGraphicsRectItem,
+    QGraphicsView,
+    QLabel,
+    QVBoxLayout,
+    QWidget,
+)
 
 from grace_gui.sessions.review_state import ShownItem
-from grace_gui.widgets.image_view import Box, ImageView
+from grace_gui.widgets.image_view import Box, ImageView, ZoomBar
 
 MIN_DRAG = 4  # screen pixels: below this a press and release is a click
 HANDLE = 9  # screen pixels: the side of a corner handle
@@ -29,13 +36,16 @@ def _box(rect: QRectF) -> list[float]:
     return [round(v, 2) for v in (rect.left(), rect.top(), rect.right(), rect.bottom())]
 
 
-def review_boxes(shown: ShownItem, names: tuple[str, ...]) -> tuple[list[Box], Box | None]:
-    """The ground truth (dashed), the detections (solid, with confidence) and the target."""
+def review_boxes(
+    shown: ShownItem, names: tuple[str, ...], others: bool = True
+) -> tuple[list[Box], Box | None]:
+    """The ground truth (dashed), the model's other detections (thin, with their confidence;
+    none unless ``others``) and the target under review (its kind, class and confidence)."""
     cid = {n: k for k, n in enumerate(names)}
     gt = [Box(*g["box"], cid.get(g["class"], 0), f"GT {g['class']}", "dashed")
           for g in shown.ground_truth]  # fmt: skip
-    dets = [Box(*d["box"], cid.get(d["class"], 0), f"{d.get('confidence', 0):.2f}")
-            for d in shown.detections]  # fmt: skip
+    dets = [Box(*d["box"], cid.get(d["class"], 0), f"{d.get('confidence', 0):.2f}", "thin")
+            for d in shown.detections] if others else []  # fmt: skip
     t, it = shown.target(), shown.item
     conf = f" {it.confidence:.2f}" if it.confidence is not None else ""
     label = f"{it.kind.replace('_', ' ')}: {t['class'] if t else ''}{conf}"
@@ -189,3 +199,19 @@ class ReviewView(ImageView):
                     self.box_drawn.emit(_box(r))
         else:
             super().mouseReleaseEvent(event)
+
+
+class ImagePane(QWidget):
+    """The zoom bar, the :class:`ReviewView` and the caption under it."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.view = ReviewView()
+        self.zoom_bar = ZoomBar(self.view)
+        self.caption = QLabel()
+        self.caption.setWordWrap(True)
+        self.caption.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        for w, stretch in ((self.zoom_bar, 0), (self.view, 1), (self.caption, 0)):
+            layout.addWidget(w, stretch)

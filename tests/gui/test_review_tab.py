@@ -223,3 +223,24 @@ def test_every_field_of_the_tab_and_its_dialog_says_what_it_does(qtbot, make_win
     missing = [f"{type(w).__name__} {getattr(w, 'text', lambda: '')()!r}" for w in fields
                if not w.toolTip()]  # fmt: skip
     assert missing == []
+
+
+def test_the_finding_is_drawn_apart_from_ground_truth_and_other_detections(
+    qtbot, make_window, tmp_path
+):
+    from grace_gui.widgets.review_view import review_boxes
+
+    window, tab, _, _ = review(qtbot, make_window, tmp_path)
+    shown = replace(
+        tab.session._shown(tab.session.current(), None),
+        detections=({**lab("dent", 60, 5, 80, 20), "confidence": 0.9},),
+    )
+    boxes, target = review_boxes(shown, ("crack", "dent"))
+    assert [(b.label, b.style, b.class_id) for b in boxes] == [
+        ("GT crack", "dashed", 0), ("GT dent", "dashed", 1), ("0.90", "thin", 1)]  # fmt: skip
+    assert (target.x1, target.y1, target.x2, target.y2) == (60, 5, 80, 20)
+    assert (target.label, target.style) == ("false positive: dent 0.90", "target")
+    assert review_boxes(shown, ("crack", "dent"), others=False)[0] == boxes[:2]
+    assert tab.view.box_count() == 3  # item 1 on screen: its two ground truth boxes and itself
+    tab.panel.others.setChecked(False)
+    assert tab.view.box_count() == 3 and tab.view.target() == [60.0, 5.0, 80.0, 20.0]
