@@ -4,9 +4,9 @@ Open a review store or make one (a folder of images and a model, a ``grace val``
 demo); the queue with its filters on the left, the image large in the middle (the model's other
 detections thin in their class colour with their confidence, ground truth dashed on white, the
 finding under review thick on a yellow halo with corner handles), the decision panel and the
-per-class tallies on the right. Keyboard first (:data:`KEYS`); a drag on the image draws a missed box. "Export
-reviewed → dataset…" writes the reviewed images as a dataset; "Fine-tune on it" sends it and
-the store's model to the Train tab (:attr:`ReviewTab.fine_tune_requested`).
+per-class tallies on the right. Keyboard first (:data:`KEYS`); a drag on the image draws a
+missed box. "Export reviewed → dataset…" writes the reviewed images as a dataset; "Fine-tune on
+it" sends it and the store's model to the Train tab (:attr:`ReviewTab.fine_tune_requested`).
 """
 
 from __future__ import annotations
