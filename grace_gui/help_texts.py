@@ -26,6 +26,10 @@ TABS: dict[str, str] = {
         "Run a trained model over an image, a folder, a video or a camera stream, filter the "
         "detections by class and confidence, and export them with the model that made them."
     ),
+    "Review": (
+        "Go through what a model found, accept or reject each finding, correct its class or box, "
+        "add missed defects, then export the reviewed images as a dataset to fine-tune on."
+    ),
     "Eigen-CAM": (
         "Show as a heat map where up to four models look in one image when they detect "
         "defects, on one colour scale, to see whether they look at the defect or elsewhere."

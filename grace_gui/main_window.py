@@ -13,6 +13,7 @@ from grace_gui.tabs.base import Tab
 from grace_gui.tabs.cam_tab import CamTab
 from grace_gui.tabs.dataset_tab import DatasetTab
 from grace_gui.tabs.inference_tab import InferenceTab
+from grace_gui.tabs.review_tab import ReviewTab
 from grace_gui.tabs.train_tab import TrainTab
 
 
@@ -26,6 +27,7 @@ class MainWindow(QMainWindow):
         self.dataset_tab = DatasetTab(context)
         self.train_tab = TrainTab(context)
         self.inference_tab = InferenceTab(context)
+        self.review_tab = ReviewTab(context)
         self.cam_tab = CamTab(context)
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
@@ -51,7 +53,7 @@ class MainWindow(QMainWindow):
         self._connect_tabs()
 
     def all_tabs(self) -> list[Tab]:
-        return [self.dataset_tab, self.train_tab, self.inference_tab, self.cam_tab]
+        return [self.dataset_tab, self.train_tab, self.inference_tab, self.review_tab, self.cam_tab]
 
     def _connect_tabs(self) -> None:
         self.dataset_tab.dataset_loaded.connect(self.train_tab.set_dataset)
@@ -62,6 +64,7 @@ class MainWindow(QMainWindow):
         th = self.inference_tab.thresholds  # Eigen-CAM draws at the Inference tab's thresholds
         self.cam_tab.set_threshold_provider(lambda: (th.conf, th.by_name()))
         th.changed.connect(lambda _t: self.cam_tab.set_thresholds(th.conf, th.by_name()))
+        self.review_tab.fine_tune_requested.connect(self.train_tab.prefill)
 
     def open_initial(self) -> None:
         """Each tab restores what the last session left open, or shows the demo."""

@@ -124,6 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         window = build_window(settings_path=str(Path(tmp) / "settings.ini"), demo=True)
         window.resize(width, height)
         window.show()
+        window.review_tab.open_demo()  # the Review tab's demo store is made on request
         for path in render_tabs(window, args.out, args.timeout) + render_help(window, args.out):
             print(path)
         for tab in window.all_tabs():
