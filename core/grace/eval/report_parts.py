@@ -272,7 +272,7 @@ def _thumb(t: dict, names: list[str], kind: str) -> str:
     name = names[t["class"]] if 0 <= t["class"] < len(names) else str(t["class"])
     if kind == "fp":
         what = {
-            "background": "on background",
+            "background": "no ground truth at IoU ≥ 0.5",
             "duplicate": "duplicate of a found box",
             "class_confusion": f"on a {names[t['gt_class']]} box" if "gt_class" in t else "",
         }
@@ -325,9 +325,23 @@ def cam_section(c: dict[str, Any]) -> str:
 
 
 def problems_section(c: dict[str, Any]) -> str:
-    lines = list(c["problems"])
-    lines += [f"{p['file']}: {p['kind']}: {p['detail']}" for p in c["dataset"]["problems"]]
-    if not lines:
+    from grace.data.problems import HANDLING, level_of
+
+    own, data = list(c["problems"]), c["dataset"]["problems"]
+    if not own and not data:
         return '<p class="ok">None: every file was read and every image evaluated.</p>'
-    items = "".join(f"<li>{e(x)}</li>" for x in lines)
-    return f'<p>{len(lines)} lines.</p><ul class="problems">{items}</ul>'
+    body = "<h3>Evaluation and report</h3>"
+    if own:
+        items = "".join(f"<li>{e(x)}</li>" for x in own)
+        body += f'<ul class="problems">{items}</ul>'
+    else:
+        body += '<p class="ok">None: every file was read and every image evaluated.</p>'
+    body += "<h3>Dataset (grace data stats)</h3>"
+    if not data:
+        return body + '<p class="ok">None.</p>'
+    counts = c["dataset"]["problem_counts"]
+    rows = [[e(k), e(n), e(level_of(k)), e(HANDLING[k])] for k, n in counts.items()]
+    body += table(["kind", "files", "level", "what it means"], rows, num_from=1, num_to=2)
+    items = "".join(f"<li>{e(p['file'])}: {e(p['kind'])}: {e(p['detail'])}</li>" for p in data)
+    body += f"<details><summary>Every one of the {len(data)} lines</summary>"
+    return body + f'<ul class="problems">{items}</ul></details>'
