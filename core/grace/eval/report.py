@@ -349,7 +349,12 @@ def build_report(
     from grace.eval.records import load_records
     from grace.eval.report_figures import ap_bars_png, confusion_png, pr_curves_png
     from grace.eval.report_html import render
-    from grace.eval.report_sources import find_thresholds, read_json, resolve_inputs
+    from grace.eval.report_sources import (
+        find_thresholds,
+        read_json,
+        read_thresholds,
+        resolve_inputs,
+    )
     from grace.eval.validate import (
         ERRORS_FILE,
         METRICS_FILE,
@@ -366,6 +371,9 @@ def build_report(
     inputs = resolve_inputs(run, weights, data, imgsz, val_out)
     problems = list(inputs.notes)
     model = load_models([inputs.weights], device)[0]
+    if thresholds is not None:  # a file given that cannot be used: fail before evaluating
+        names = [str(model.names[k]) for k in sorted(model.names)]
+        read_thresholds(Path(thresholds), names)
     size = imgsz or default_imgsz(model)
     with tempfile.TemporaryDirectory(prefix="grace-report-") as tmp:
         val_dir = inputs.val_dir or Path(tmp)

@@ -248,14 +248,19 @@ def test_failed_write_keeps_the_previous_report(reported, tmp_path, monkeypatch)
         (["--weights", "W"], "--weights needs --data"),
         (["MISSING"], "MISSING: not a run directory"),
         (["RUN", "--thresholds", "BAD"], "is not one of the model's classes"),
+        (
+            ["--weights", "W", "--data", "D", "--thresholds", "BAD", "--val-out", "VAL"],
+            "is not one of the model's classes",
+        ),  # refused before any evaluation
     ],
 )
-def test_cli_errors_are_one_line(reported, tmp_path, args, message):
+def test_cli_errors_are_one_line(reported, tiny_data, tmp_path, args, message):
     run, _, _, _ = reported
     bad = tmp_path / "bad_thresholds.json"
     bad.write_text('{"per_class": {"no_such_class": 0.5}}')
     subst = {"RUN": str(run), "W": str(run / "weights" / "best.pt"), "BAD": str(bad),
-             "MISSING": str(tmp_path / "MISSING")}  # fmt: skip
+             "MISSING": str(tmp_path / "MISSING"), "D": str(tiny_data),
+             "VAL": str(tmp_path / "val")}  # fmt: skip
     argv = [subst.get(a, a) for a in args if a != "--out-only"]
     out = tmp_path / "x.html"
     r = _grace("report", *argv, "--out", str(out), "--device", "cpu", "--json")
@@ -263,7 +268,7 @@ def test_cli_errors_are_one_line(reported, tmp_path, args, message):
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("grace: error: "), r.stderr
     assert message.replace("MISSING", str(tmp_path / "MISSING")) in lines[0]
-    assert not out.exists()
+    assert not out.exists() and not (tmp_path / "val").exists()
 
 
 def test_out_must_be_html(reported, tmp_path):
