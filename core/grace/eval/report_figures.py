@@ -136,7 +136,7 @@ def confusion_png(cm: dict, subtitle: str = "") -> bytes:
     counts = np.asarray(cm["counts"], dtype=np.int64)
     rows = counts.sum(axis=1, keepdims=True)
     share = np.divide(counts, rows, out=np.zeros(counts.shape), where=rows > 0)
-    side = max(4.8, 0.75 * len(labels) + 2.2)
+    side = max(4.6, 0.6 * len(labels) + 2.0)
     fig = _figure(side + 1.2, side)
     ax = fig.add_subplot()
     im = ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
