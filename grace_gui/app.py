@@ -39,7 +39,7 @@ def build_window(
 
     settings = open_settings(settings_path)
     if demo:
-        settings.q.clear()
+        settings.clear()
     context = AppContext(
         settings=settings,
         notifications=NotificationBar(),

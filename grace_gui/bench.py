@@ -70,9 +70,10 @@ def bench(weights: str, folder: str, rounds: int = 5, device: str = "cpu") -> di
     from grace.infer.predictor import Predictor
     from grace.infer.run import PredictRequest, run_predict
     from grace_gui.context import AppContext
+    from grace_gui.sessions.inference import FLOOR
     from grace_gui.settings import open_settings
     from grace_gui.stall import StallMeter
-    from grace_gui.tabs.inference_tab import FLOOR, InferenceTab
+    from grace_gui.tabs.inference_tab import InferenceTab
     from grace_gui.warmup import preload_engine
     from grace_gui.widgets.notifications import NotificationBar
     from grace_gui.workers.qthreading import long_job_pool
@@ -93,7 +94,7 @@ def bench(weights: str, folder: str, rounds: int = 5, device: str = "cpu") -> di
         loop = QEventLoop()
         tab.run_finished.connect(loop.quit)
         meter.start()
-        if tab.run(weights, folder) is None:
+        if not tab.run(weights, folder):
             raise GraceError(context.notifications.current.message)
         loop.exec()
         stalls.append(meter.stop())

@@ -1,8 +1,9 @@
 """A zoomable image with labelled boxes in the class colours (dataset ground truth, detections).
 
 Wheel zooms about the mouse, dragging pans, a double click fits the image to the view again.
-Boxes are cosmetic (their lines keep one screen pixel width at every zoom). Labels keep their
-screen size; they are laid out as the engine lays out its drawings
+Boxes are cosmetic (their lines keep their screen width at every zoom); one box may be
+highlighted (the selected detection: a thicker line under a white dashed outline, above the
+others). Labels keep their screen size; they are laid out as the engine lays out its drawings
 (:func:`grace.images.label_boxes`, in screen pixels at the current zoom: above the box, else
 inside or below it, inside the image and off each other) and written in the engine's text colour
 (:func:`grace.images.text_color`). :class:`ZoomBar` puts zooming within reach as buttons (zoom
@@ -35,6 +36,7 @@ from grace_gui.widgets.colors import class_qcolor
 from grace_gui.widgets.images import bgr_to_qimage
 
 _TAG_X, _TAG_Y = 2, 1  # screen pixels of the label's tag left and right, above and below
+HIGHLIGHT_WIDTH = 4.0  # screen pixels of the highlighted box's line (the others: 2)
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,8 @@ class ImageView(QGraphicsView):
         self._boxes: list[QGraphicsRectItem] = []
         self._labels: list[tuple[Box, QGraphicsSimpleTextItem]] = []
         self._boxes_visible = True
+        self._outline: list[QGraphicsRectItem] = []
+        self._highlight: int | None = None
         self._fitted = True
         self._placeholder = self.scene().addSimpleText("")
         self._placeholder.setBrush(QBrush(QColor(200, 200, 200)))
@@ -104,11 +108,16 @@ class ImageView(QGraphicsView):
     def has_image(self) -> bool:
         return not self._pixmap.pixmap().isNull()
 
-    def set_boxes(self, boxes: Sequence[Box]) -> None:
-        for item in [*self._boxes, *(text for _, text in self._labels)]:
+    def set_boxes(self, boxes: Sequence[Box], highlight: int | None = None) -> None:
+        """Show ``boxes``; ``highlight`` is the index of the one to stand out (or ``None``)."""
+        for item in [*self._boxes, *(text for _, text in self._labels), *self._outline]:
             self.scene().removeItem(item)
-        self._labels = []
+        self._labels, self._outline = [], []
         self._boxes = [self._add_box(b) for b in boxes]
+        valid = highlight is not None and 0 <= highlight < len(boxes)
+        self._highlight = highlight if valid else None
+        if self._highlight is not None:
+            self._outline = self._add_outline(self._boxes[self._highlight])
         self._layout_labels()
         self.set_boxes_visible(self._boxes_visible)
 
@@ -124,6 +133,33 @@ class ImageView(QGraphicsView):
 
     def box_count(self) -> int:
         return len(self._boxes)
+
+    def highlighted(self) -> int | None:
+        """The index of the highlighted box, or ``None``."""
+        return self._highlight
+
+    def box_widths(self) -> list[float]:
+        """Each box's line width in screen pixels (the highlighted one is thicker)."""
+        return [item.pen().widthF() for item in self._boxes]
+
+    def _add_outline(self, rect: QGraphicsRectItem) -> list[QGraphicsRectItem]:
+        """Thicken the highlighted box and ring it in black and white dashes (seen on a dark
+        and on a light image alike)."""
+        pen = rect.pen()
+        pen.setWidthF(HIGHLIGHT_WIDTH)
+        rect.setPen(pen)
+        rect.setZValue(1.5)
+        items = []
+        for color, style in ((QColor(0, 0, 0), Qt.PenStyle.SolidLine),
+                             (QColor(255, 255, 255), Qt.PenStyle.DashLine)):  # fmt: skip
+            ring = QPen(color, 1.5, style)
+            ring.setCosmetic(True)
+            item = QGraphicsRectItem(rect.rect())
+            item.setPen(ring)
+            item.setZValue(1.6)
+            self.scene().addItem(item)
+            items.append(item)
+        return items
 
     def _add_box(self, box: Box) -> QGraphicsRectItem:
         color = class_qcolor(box.class_id)

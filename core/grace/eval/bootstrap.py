@@ -1,14 +1,14 @@
-"""Bootstrap over validation images: one run's 95 % intervals (pure numpy; no I/O).
+"""Bootstrap over validation images (pure numpy; no I/O): one run's 95 % intervals
+(``grace report``) and the paired Δ between runs (``grace compare``).
 
 A resample draws ``I`` images with replacement from the ``I`` validation images; image ``i``
-then counts ``w_i`` times (its draw count). The predictions are matched once
+then counts ``w_i`` times (its draw count). A run's predictions are matched once
 (:func:`grace.eval.matching.match_image`, as ``grace val`` does) and every metric is recomputed
-from counts weighted by ``w``, for many resamples at once (arrays over resamples):
+from counts weighted by ``w`` (the matching is never repeated):
 
 - AP of a class at each IoU threshold: the class's predictions in descending score order (the
   order of :func:`grace.eval.metrics.pr_points`), cumulative TP and TP + FP weighted by the draw
-  count of each prediction's image, the precision envelope read at the 101 COCO recall points
-  (:func:`grace.eval.metrics.ap_coco101`'s rule). This equals
+  count of each prediction's image, then :func:`grace.eval.metrics.ap_coco101`. This equals
   :func:`grace.eval.metrics.evaluate` on the resampled list of images (an image drawn k times
   listed k times): the k copies of a prediction are adjacent in score order (up to exact score
   ties across images), and the points inside such a block never change the envelope at a recall
@@ -18,12 +18,14 @@ from counts weighted by ``w``, for many resamples at once (arrays over resamples
 - F1 dataset: the paper's equation 5 on TP, FP, FN pooled over classes at IoU 0.5, at the
   confidence of :data:`grace.eval.metrics.CONF_GRID` that maximises it.
 
-The interval is the percentile interval (2.5 %, 97.5 %) of the resampled values, from
-``numpy.random.default_rng(seed)``: the same seed gives the same interval. With every ``w_i = 1``
-the figures are those of ``grace val``.
+Resamples come from ``numpy.random.default_rng(seed)``: the same seed gives the same interval.
+With every ``w_i = 1`` the figures are those of ``grace val``. An interval is the percentile
+interval (2.5 %, 97.5 %) of the resampled values (:func:`percentile_interval`):
 
-(``grace compare``'s paired bootstrap of a Δ between runs is being written in parallel; this
-module covers one run, with the same resampling rule, so that the two can share it.)
+- one run (:func:`run_intervals`): of the resampled metric;
+- a Δ between runs (:func:`paired_deltas`, :func:`delta_intervals`): every run is resampled with
+  the same image indices (paired), so the Δ distribution is that of the difference on the same
+  images; a Δ whose interval contains 0 is "not distinguishable".
 """
 
 from __future__ import annotations
@@ -34,14 +36,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from grace.eval.matching import IOU_THRESHOLDS, match_image
-from grace.eval.metrics import CONF_GRID, RECALL_GRID
+from grace.eval.metrics import CONF_GRID, ap_coco101
 from grace.eval.records import ImageRecord
 
 BOOTSTRAP_METRICS = ("mAP50-95", "mAP50", "f1_dataset")
+NOT_DISTINGUISHABLE = "not distinguishable"
+DISTINGUISHABLE = "distinguishable"
 CONFIDENCE_LEVEL = 0.95
 DEFAULT_RESAMPLES = 1000
 DEFAULT_SEED = 0
-_CHUNK_ELEMENTS = 4_000_000  # resamples x predictions x IoU thresholds per step (memory bound)
 
 
 @dataclass
@@ -82,7 +85,7 @@ def match_run(
     Parameters
     ----------
     records
-        The run's images.
+        The run's images (for a paired comparison, in the order shared with the other runs).
     nc
         Number of classes.
     iou_thresholds, conf_grid
@@ -112,46 +115,13 @@ def match_run(
         order = np.argsort(-s, kind="mergesort")  # as pr_points: ties keep image order
         image = np.concatenate(img[c])[order] if img[c] else np.zeros(0, dtype=np.int64)
         tp = np.concatenate(tps[c])[order] if tps[c] else np.zeros((0, len(thr)), dtype=bool)
+        # after the last true positive (at any IoU) recall stops and precision only falls: those
+        # points never reach the precision envelope at a recall point, so AP does not need them
         hits = np.flatnonzero(tp.any(axis=1))
         end = int(hits[-1]) + 1 if len(hits) else 0
         images.append(image[:end])
         flags.append(tp[:end])
     return MatchedRun(n, gt, images, flags, pred_hist, tp_hist)
-
-
-def ap_batch(wp: np.ndarray, tp: np.ndarray, n_gt: np.ndarray) -> np.ndarray:
-    """COCO 101-point AP of one class for a batch of resamples.
-
-    Parameters
-    ----------
-    wp
-        ``(B, N)`` weight of each prediction (its image's draw count) in each resample.
-    tp
-        ``(N, T)`` true-positive flags, in descending score order.
-    n_gt
-        ``(B,)`` ground-truth instances of the class in each resample (> 0).
-
-    Returns
-    -------
-    np.ndarray
-        ``(B, T)`` AP per resample and IoU threshold.
-    """
-    b, n = wp.shape
-    t = tp.shape[1]
-    tpc = np.cumsum(wp[:, :, None] * tp[None], axis=1)  # (B, N, T)
-    den = np.cumsum(wp, axis=1)[:, :, None]
-    precision = np.divide(tpc, den, out=np.zeros_like(tpc), where=den > 0)
-    envelope = np.maximum.accumulate(precision[:, ::-1], axis=1)[:, ::-1]
-    recall = tpc / n_gt[:, None, None]
-    # k = number of recall points <= recall; point n lies below recall point j iff k <= j, so the
-    # first point reaching recall point j is at index #{n : k_n <= j} (recall never decreases)
-    k = np.searchsorted(RECALL_GRID, recall.transpose(0, 2, 1).reshape(-1), side="right")
-    rows = np.repeat(np.arange(b * t), n)
-    hist = np.bincount(rows * (len(RECALL_GRID) + 1) + k, minlength=b * t * (len(RECALL_GRID) + 1))
-    first = np.cumsum(hist.reshape(b * t, -1), axis=1)[:, : len(RECALL_GRID)]  # (B*T, 101)
-    env = envelope.transpose(0, 2, 1).reshape(b * t, n)
-    q = np.take_along_axis(env, np.minimum(first, n - 1), axis=1) * (first < n)
-    return q.mean(axis=1).reshape(b, t)
 
 
 def weighted_metrics(run: MatchedRun, weights: np.ndarray) -> np.ndarray:
@@ -168,29 +138,40 @@ def weighted_metrics(run: MatchedRun, weights: np.ndarray) -> np.ndarray:
     Returns
     -------
     np.ndarray
-        ``(B, 3)`` (or ``(3,)``) fractions; mAP is NaN in a resample where no class has ground
-        truth.
+        ``(B, 3)`` (or ``(3,)``) fractions, columns in :data:`BOOTSTRAP_METRICS` order; mAP is
+        NaN in a resample where no class has ground truth.
+
+    Notes
+    -----
+    AP is computed one resample at a time through :func:`grace.eval.metrics.ap_coco101`: with
+    the thousands of predictions per class of a ``grace val`` at confidence 0.001, that is
+    faster than one array over all resamples (which reads every prediction's recall against
+    the 101 recall points instead of the 101 points against the recalls), with the same bits.
     """
     w = np.asarray(weights, dtype=np.float64)
     single = w.ndim == 1
     w = np.atleast_2d(w)
     n_gt = w @ run.gt_per_image  # (B, C)
-    ap_sum = np.zeros((len(w), 2))
-    n_classes = (n_gt > 0).sum(axis=1)
-    for c, (image, tp) in enumerate(zip(run.image, run.tp, strict=True)):
-        has = n_gt[:, c] > 0
-        if len(image) == 0 or not has.any():
-            continue  # AP 0 where the class has ground truth but no true positive
-        step = max(1, _CHUNK_ELEMENTS // max(1, len(image) * tp.shape[1]))
-        for s in range(0, len(w), step):
-            sl = slice(s, s + step)
-            ok = has[sl]
-            ap = np.zeros((len(ok), tp.shape[1]))
-            ap[ok] = ap_batch(w[sl][ok][:, image], tp, n_gt[sl, c][ok])
-            ap_sum[sl, 0] += ap.mean(axis=1)
-            ap_sum[sl, 1] += ap[:, 0]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        maps = ap_sum / n_classes[:, None]  # NaN where no class has ground truth
+    maps = np.full((len(w), 2), np.nan)  # NaN where no class has ground truth
+    for b, wb in enumerate(w):
+        ap50_95, ap50 = [], []
+        for c, (image, tp) in enumerate(zip(run.image, run.tp, strict=True)):
+            if n_gt[b, c] <= 0:
+                continue
+            if len(image) == 0:  # ground truth but no true positive at any IoU
+                ap50_95.append(0.0)
+                ap50.append(0.0)
+                continue
+            wp = wb[image]
+            tpc = np.cumsum(wp[:, None] * tp, axis=0)
+            denom = np.cumsum(wp)[:, None]  # TP + FP
+            recall = tpc / n_gt[b, c]
+            precision = np.divide(tpc, denom, out=np.zeros_like(tpc), where=denom > 0)
+            aps = [ap_coco101(recall[:, t], precision[:, t])[0] for t in range(tp.shape[1])]
+            ap50_95.append(float(np.mean(aps)))
+            ap50.append(aps[0])
+        if ap50_95:
+            maps[b] = float(np.mean(ap50_95)), float(np.mean(ap50))
     # predictions (TP) passing grid point g: those passing more than g grid points
     preds = np.cumsum((w @ run.pred_hist)[:, ::-1], axis=1)[:, ::-1][:, 1:]
     tps = np.cumsum((w @ run.tp_hist)[:, ::-1], axis=1)[:, ::-1][:, 1:]
@@ -210,6 +191,33 @@ def resample_weights(n_images: int, resamples: int, seed: int) -> np.ndarray:
     return counts
 
 
+def metric_samples(run: MatchedRun, weights: np.ndarray) -> np.ndarray:
+    """``(B, M)``: each metric of :data:`BOOTSTRAP_METRICS` of ``run`` on each resample (row of
+    ``weights``)."""
+    return np.atleast_2d(weighted_metrics(run, np.atleast_2d(weights)))
+
+
+def point_metrics(run: MatchedRun) -> np.ndarray:
+    """``(M,)``: the metrics of :data:`BOOTSTRAP_METRICS` on all images once each."""
+    return weighted_metrics(run, np.ones(run.n_images))
+
+
+def percentile_interval(samples: np.ndarray, level: float = CONFIDENCE_LEVEL) -> tuple:
+    """``(low, high)`` percentiles ``(1 - level) / 2`` and ``(1 + level) / 2`` of the finite
+    samples (NaN, NaN when there is none; NaN resamples are those where no class had ground
+    truth)."""
+    s = np.asarray(samples, dtype=np.float64)
+    s = s[np.isfinite(s)]
+    if not len(s):
+        return float("nan"), float("nan")
+    alpha = (1 - level) / 2
+    lo, hi = np.quantile(s, [alpha, 1 - alpha])
+    return float(lo), float(hi)
+
+
+# --- one run ---------------------------------------------------------------------------------
+
+
 @dataclass
 class MetricInterval:
     """One metric of one run with its bootstrap percentile interval (fractions)."""
@@ -221,18 +229,6 @@ class MetricInterval:
     resamples: int
     seed: int
     level: float = CONFIDENCE_LEVEL
-
-
-def percentile_interval(samples: np.ndarray, level: float = CONFIDENCE_LEVEL) -> tuple:
-    """``(low, high)`` percentiles ``(1 - level) / 2`` and ``(1 + level) / 2`` of the finite
-    samples (NaN, NaN when there is none)."""
-    s = np.asarray(samples, dtype=np.float64)
-    s = s[np.isfinite(s)]
-    if not len(s):
-        return float("nan"), float("nan")
-    alpha = (1 - level) / 2
-    lo, hi = np.quantile(s, [alpha, 1 - alpha])
-    return float(lo), float(hi)
 
 
 def run_intervals(
@@ -263,9 +259,9 @@ def run_intervals(
     if resamples < 1:
         raise ValueError(f"resamples must be at least 1, got {resamples}")
     run = match_run(records, nc)
-    point = weighted_metrics(run, np.ones(run.n_images))
+    point = point_metrics(run)
     samples = (
-        weighted_metrics(run, resample_weights(run.n_images, resamples, seed))
+        metric_samples(run, resample_weights(run.n_images, resamples, seed))
         if run.n_images
         else np.full((resamples, len(BOOTSTRAP_METRICS)), np.nan)
     )
@@ -274,3 +270,70 @@ def run_intervals(
         lo, hi = percentile_interval(samples[:, j])
         out[name] = MetricInterval(name, float(point[j]), lo, hi, resamples, seed)
     return out
+
+
+# --- paired Δ between runs -------------------------------------------------------------------
+
+
+@dataclass
+class DeltaInterval:
+    """A Δ (in percentage points) with its paired-bootstrap percentile interval."""
+
+    metric: str
+    delta: float
+    low: float
+    high: float
+    resamples: int
+    verdict: str
+
+    @property
+    def distinguishable(self) -> bool:
+        return self.verdict == DISTINGUISHABLE
+
+
+def interval(metric: str, delta: float, samples: np.ndarray) -> DeltaInterval:
+    """:class:`DeltaInterval` from the point Δ and the resampled Δs (both in pp; NaN resamples,
+    where no class had ground truth, are left out)."""
+    s = np.asarray(samples, dtype=np.float64)
+    low, high = percentile_interval(s)
+    verdict = DISTINGUISHABLE if (low > 0 or high < 0) else NOT_DISTINGUISHABLE
+    return DeltaInterval(metric, float(delta), low, high, int(np.isfinite(s).sum()), verdict)
+
+
+def delta_intervals(
+    reference_point: np.ndarray,
+    other_point: np.ndarray,
+    reference_samples: np.ndarray,
+    other_samples: np.ndarray,
+) -> dict[str, DeltaInterval]:
+    """Δ = other − reference of each metric (pp) with its interval, from the figures on all
+    images (``(M,)``) and on the same resamples (``(B, M)``, paired row by row). For seeds of
+    one variant, pass the mean over its runs of each (the bootstrap of the mean over seeds)."""
+    point = 100 * (np.asarray(other_point) - np.asarray(reference_point))
+    samples = 100 * (np.asarray(other_samples) - np.asarray(reference_samples))
+    return {k: interval(k, point[j], samples[:, j]) for j, k in enumerate(BOOTSTRAP_METRICS)}
+
+
+def paired_deltas(
+    reference: Sequence[MatchedRun], other: Sequence[MatchedRun], weights: np.ndarray
+) -> dict[str, DeltaInterval]:
+    """Δ = mean over ``other`` − mean over ``reference`` of each metric (pp), with the interval
+    from the resamples in ``weights`` (the same rows for both sides: paired).
+
+    Parameters
+    ----------
+    reference, other
+        Runs (one, or the seeds of one variant) evaluated on the same images in the same order.
+    weights
+        ``(B, I)`` from :func:`resample_weights`.
+    """
+
+    def mean(runs: Sequence[MatchedRun], fn) -> np.ndarray:
+        return np.mean([fn(r) for r in runs], axis=0)
+
+    return delta_intervals(
+        mean(reference, point_metrics),
+        mean(other, point_metrics),
+        mean(reference, lambda r: metric_samples(r, weights)),
+        mean(other, lambda r: metric_samples(r, weights)),
+    )
