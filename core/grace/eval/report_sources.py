@@ -20,7 +20,6 @@ Every file that cannot be read is one line in ``problems`` naming it; nothing is
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,7 +28,6 @@ from grace.errors import GraceError
 from grace.eval.validate import ERRORS_FILE, METRICS_FILE, PR_CURVES_FILE, PREDICTIONS_FILE
 
 VAL_FILES = (METRICS_FILE, PR_CURVES_FILE, ERRORS_FILE, PREDICTIONS_FILE)
-THRESHOLDS_FILE = "thresholds.json"
 #: training settings shown first (the rest is in a collapsed table)
 KEY_SETTINGS = (
     "model",
@@ -221,45 +219,16 @@ class Thresholds:
     from_global: list[str] = field(default_factory=list)  # classes the file left to "conf"
 
 
-def _threshold(value: Any, path: Path, what: str) -> float:
-    try:
-        t = float(value)
-    except (TypeError, ValueError):
-        raise GraceError(f"{path}: {what} {value!r} is not a number") from None
-    if not math.isfinite(t) or t < 0:
-        raise GraceError(f"{path}: {what} {value!r} must be a confidence >= 0")
-    return t
-
-
 def read_thresholds(path: Path, names: list[str]) -> Thresholds:
-    """``thresholds.json`` (``{"conf": g, "per_class": {name: t}, ...}``) against the model's
-    classes; a class it does not list takes ``conf``.
+    """A thresholds file (what ``grace calibrate`` writes), read by the one reader
+    (:func:`grace.infer.threshold_file.read_thresholds`), as the per-class table uses it: a
+    class the file does not list takes its ``conf``."""
+    from grace.infer.threshold_file import read_thresholds as read_file
 
-    Raises
-    ------
-    GraceError
-        Unreadable file, a value that is not a confidence, a class the model does not have, or
-        a class left without a value.
-    """
-    obj = read_json(path)
-    if not isinstance(obj, dict):
-        raise GraceError(f"{path}: expected a JSON object with 'per_class' thresholds")
-    per = obj.get("per_class", {})
-    if not isinstance(per, dict):
-        raise GraceError(f"{path}: 'per_class' must map class names to thresholds")
-    unknown = [k for k in per if k not in names]
-    if unknown:
-        raise GraceError(
-            f"{path}: class {unknown[0]!r} is not one of the model's classes ({', '.join(names)})"
-        )
-    out = {n: _threshold(v, path, f"per_class[{n!r}]") for n, v in per.items()}
-    rest = [n for n in names if n not in out]
-    if rest:
-        if "conf" not in obj:
-            raise GraceError(f"{path}: no threshold for {rest[0]!r} and no global 'conf'")
-        g = _threshold(obj["conf"], path, "conf")
-        out.update({n: g for n in rest})
-    return Thresholds({n: out[n] for n in names}, str(path), True, rest)
+    th = read_file(path, names)
+    per_class = {n: float(th.per_class.get(i, th.conf)) for i, n in enumerate(names)}
+    rest = [n for i, n in enumerate(names) if i not in th.per_class]
+    return Thresholds(per_class, str(path), True, rest)
 
 
 def find_thresholds(
@@ -268,7 +237,9 @@ def find_thresholds(
     """The thresholds in force and problem lines (module rules)."""
     if explicit is not None:
         return read_thresholds(Path(explicit), names), []
-    beside = weights.parent / THRESHOLDS_FILE
+    from grace.infer.threshold_file import default_path
+
+    beside = default_path(weights)  # <weights stem>.thresholds.json, as grace calibrate writes
     problems = []
     if beside.is_file():
         try:

@@ -190,7 +190,8 @@ def html_escaped(s: str) -> str:
 
 
 def test_second_report_reuses_val_and_applies_thresholds_beside_weights(reported, tmp_path):
-    """thresholds.json beside best.pt is used; RUN/val is current so it is not re-evaluated;
+    """best.thresholds.json (grace calibrate's name) beside best.pt is used; RUN/val is current,
+    so it is not re-evaluated;
     each class's TP/FP/FN at its threshold agrees with the per-image error rules
     (grace.eval.errors, a second implementation of the matching)."""
     run, _, _, _ = reported
@@ -199,7 +200,7 @@ def test_second_report_reuses_val_and_applies_thresholds_beside_weights(reported
 
     records, names, _ = load_records(run / "val" / "predictions.npz")
     thresholds = {names[0]: 0.05, names[1]: 0.2}  # the third class takes "conf" 0.3
-    (run / "weights" / "thresholds.json").write_text(
+    (run / "weights" / "best.thresholds.json").write_text(
         json.dumps({"conf": 0.3, "per_class": thresholds})
     )
     stamp = (run / "val" / "metrics.json").stat().st_mtime_ns
@@ -247,10 +248,10 @@ def test_failed_write_keeps_the_previous_report(reported, tmp_path, monkeypatch)
         (["--out-only"], "give a run directory or --weights with --data (not both)"),
         (["--weights", "W"], "--weights needs --data"),
         (["MISSING"], "MISSING: not a run directory"),
-        (["RUN", "--thresholds", "BAD"], "is not one of the model's classes"),
+        (["RUN", "--thresholds", "BAD"], "the model has no class"),
         (
             ["--weights", "W", "--data", "D", "--thresholds", "BAD", "--val-out", "VAL"],
-            "is not one of the model's classes",
+            "the model has no class",
         ),  # refused before any evaluation
     ],
 )

@@ -87,10 +87,10 @@ def test_worst_errors_and_cam_image():
     ("content", "message"),
     [
         ("{not json", "not readable JSON"),
-        ('{"per_class": {"a": 0.3, "zz": 0.4}}', "class 'zz' is not one of the model's classes"),
-        ('{"per_class": {"a": "high"}}', "per_class['a'] 'high' is not a number"),
-        ('{"per_class": {"a": -0.1}, "conf": 0.2}', "must be a confidence >= 0"),
-        ('{"per_class": {"a": 0.3}}', "no threshold for 'b' and no global 'conf'"),
+        ('{"per_class": {"a": 0.3, "zz": 0.4}}', "the model has no class 'zz'"),
+        ('{"per_class": {"a": "high"}}', "'per_class' must map class names to numbers"),
+        ('{"per_class": {"a": -0.1}, "conf": 0.2}', "must be a number >= 0, got -0.1"),
+        ('{"per_class": {"a": 0.3}, "conf": "x"}', "'conf' must be a number, got 'x'"),
         ("[0.3, 0.4]", "expected a JSON object"),
     ],
 )
@@ -115,14 +115,15 @@ def test_auto_thresholds_beside_weights(tmp_path):
     th, problems = find_thresholds(None, weights, NAMES, 0.123)
     assert th.per_class == {"a": 0.123, "b": 0.123} and not th.calibrated and problems == []
     assert "global operating point: confidence 0.123" in th.source
-    (tmp_path / "thresholds.json").write_text('{"per_class": {"a": 0.3, "b": 0.4}}')
+    beside = tmp_path / "best.thresholds.json"  # the name grace calibrate gives it
+    beside.write_text('{"per_class": {"a": 0.3, "b": 0.4}}')
     th, problems = find_thresholds(None, weights, NAMES, 0.123)
     assert th.per_class == {"a": 0.3, "b": 0.4} and th.calibrated and problems == []
     # a bad file found beside the weights: one problem line, the global point used instead
-    (tmp_path / "thresholds.json").write_text('{"per_class": {"c": 0.3}}')
+    beside.write_text('{"per_class": {"c": 0.3}}')
     th, problems = find_thresholds(None, weights, NAMES, 0.123)
     assert not th.calibrated and len(problems) == 1
-    assert problems[0].startswith(str(tmp_path / "thresholds.json"))
+    assert problems[0].startswith(str(beside))
     # the same file given explicitly: the command cannot do what was asked
     with pytest.raises(GraceError):
-        find_thresholds(str(tmp_path / "thresholds.json"), weights, NAMES, 0.123)
+        find_thresholds(str(beside), weights, NAMES, 0.123)
