@@ -12,10 +12,11 @@ the tab's throughput over the engine's (target ≥ 0.9), with its quartiles ``ra
 in the table. The stall is the longest delay of a 5 ms timer on the GUI thread during the tab's
 runs (target < 100 ms); ``stall_cold_ms`` includes the first run's model loading. Offscreen.
 
-    python -m grace_gui.bench --stall [thumbnails,train] [--json]
+    python -m grace_gui.bench --stall [thumbnails,train,review] [--json]
 
 adds the other GUI-thread stall figures (:mod:`grace_gui.bench_stall`): scrolling 10,000
-thumbnails, and a real training streaming into the Train tab. These are figures, not test
+thumbnails, a real training streaming into the Train tab, and (``review``, not in the default)
+the Review tab's time from a decision to the next image shown. These are figures, not test
 assertions; the tests assert behaviour.
 """
 
@@ -30,7 +31,7 @@ from pathlib import Path
 
 TARGET_RATIO = 0.9
 TARGET_STALL_MS = 100.0
-STALL_PARTS = ("thumbnails", "train")
+STALL_PARTS = ("thumbnails", "train", "review")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -175,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{result['stall_cold_ms']:.1f} ms with the model loading "
               f"(target < {TARGET_STALL_MS:.0f})")  # fmt: skip
         for key, value in result.items():  # the --stall figures
-            if key.startswith(("thumbnails_", "train_")):
+            if key.startswith(("thumbnails_", "train_", "review_")):
                 print(f"  {key}: {value}")
     return 0 if ok else 1
 

@@ -143,6 +143,7 @@ def main(argv: list[str] | None = None) -> int:
         window = build_window(settings_path=str(Path(tmp) / "settings.ini"), demo=True)
         window.resize(width, height)
         window.show()
+        window.review_tab.open_demo()  # the Review tab's demo store is made on request
         paths = render_tabs(window, args.out, args.timeout)
         paths += render_evaluate_pages(window, args.out) + render_help(window, args.out)
         for path in paths:

@@ -18,7 +18,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QLockFile, QSettings
+from PySide6.QtCore import QByteArray, QLockFile, QSettings, QStandardPaths
 
 SETTINGS_ENV = "GRACE_GUI_SETTINGS"  # an .ini path: tests and portable installs
 READ_ONLY_NOTICE = "another GRACE Inspector is running: settings are read-only in this window"
@@ -123,3 +123,12 @@ def _take_lock(path: str) -> QLockFile | None:
     lock = QLockFile(path)
     lock.setStaleLockTime(0)  # stale only when its process is gone, however long it has run
     return lock if lock.tryLock(0) else None
+
+
+def app_data_dir(settings) -> Path:
+    """Where the application keeps what it makes for itself (the demo's review store): beside
+    an ini settings file (tests, portable installs), else the user's application data folder."""
+    if settings.q.format() == QSettings.Format.IniFormat:
+        return Path(settings.q.fileName()).parent / "grace-data"
+    location = QStandardPaths.StandardLocation.AppDataLocation
+    return Path(QStandardPaths.writableLocation(location))

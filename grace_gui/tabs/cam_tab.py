@@ -1,6 +1,5 @@
-"""Eigen-CAM tab: a view over :class:`~grace_gui.sessions.cam.CamSession`, which computes in the
-context's pool; results are rendered on the GUI thread (``grace_gui.gui_thread.on_gui_thread``),
-drawn at the size shown (:class:`~grace_gui.widgets.figure_view.FigureView`), exported in full."""
+"""Eigen-CAM tab: a view over :class:`~grace_gui.sessions.cam.CamSession` (computes in the pool;
+results rendered on the GUI thread at the size shown, by FigureView; exported in full)."""
 
 from __future__ import annotations
 

@@ -217,8 +217,7 @@ class InferenceTab(Tab):
 
     def open_model(self, path: str) -> None:
         """The user opened ``path`` (File > Open model…): add it and select it."""
-        self.inputs.add_model(str(path), select=True)
-        self.settings.remember("inference/models", str(path))
+        self.session.add_model(str(path), select=True)
 
     def current_frame(self):
         """``(bgr_image, name)`` of the frame on display, or ``None``."""

@@ -6,8 +6,10 @@ highlighted (the selected detection: a thicker line under a white dashed outline
 others). Labels keep their screen size; they are laid out as the engine lays out its drawings
 (:func:`grace.images.label_boxes`, in screen pixels at the current zoom: above the box, else
 inside or below it, inside the image and off each other) and written in the engine's text colour
-(:func:`grace.images.text_color`). :class:`ZoomBar` puts zooming within reach as buttons (zoom
-out/in, fit, 100 %), the zoom in percent and a boxes on/off switch (boxes and their labels).
+(:func:`grace.images.text_color`). A box is drawn solid, thin, dashed (ground truth beside
+detections) or as the target under review (:class:`Box` ``style``). :class:`ZoomBar` puts
+zooming within reach as buttons (zoom out/in, fit, 100 %), the zoom in percent and a boxes
+on/off switch (boxes and their labels).
 """
 
 from __future__ import annotations
@@ -41,7 +43,10 @@ HIGHLIGHT_WIDTH = 4.0  # screen pixels of the highlighted box's line (the others
 
 @dataclass(frozen=True)
 class Box:
-    """A box in image pixels, its class index and the text shown on it."""
+    """A box in image pixels, its class index, the text shown on it and its line style:
+    ``"solid"`` (a detection, a label), ``"thin"`` (context: one pixel, translucent),
+    ``"dashed"`` (ground truth next to detections: dashes of the class colour on a white line)
+    or ``"target"`` (the box under review: thicker, on a yellow halo)."""
 
     x1: float
     y1: float
@@ -49,6 +54,14 @@ class Box:
     y2: float
     class_id: int
     label: str = ""
+    style: str = "solid"
+
+
+def _cosmetic(color: QColor, width: float, style=Qt.PenStyle.SolidLine) -> QPen:
+    pen = QPen(color, width)
+    pen.setStyle(style)
+    pen.setCosmetic(True)  # one screen width at every zoom
+    return pen
 
 
 class ImageView(QGraphicsView):
@@ -163,11 +176,24 @@ class ImageView(QGraphicsView):
 
     def _add_box(self, box: Box) -> QGraphicsRectItem:
         color = class_qcolor(box.class_id)
-        pen = QPen(color, 2)
-        pen.setCosmetic(True)
-        rect = QGraphicsRectItem(QRectF(box.x1, box.y1, box.x2 - box.x1, box.y2 - box.y1))
-        rect.setPen(pen)
+        area = QRectF(box.x1, box.y1, box.x2 - box.x1, box.y2 - box.y1)
+        rect = QGraphicsRectItem(area)
         rect.setZValue(1)
+        if box.style == "dashed":
+            rect.setPen(_cosmetic(color, 2, Qt.PenStyle.DashLine))
+            under = QGraphicsRectItem(area, rect)  # the white line between the dashes
+            under.setPen(_cosmetic(QColor(255, 255, 255), 2))
+            under.setFlag(QGraphicsRectItem.GraphicsItemFlag.ItemStacksBehindParent)
+        elif box.style == "target":
+            rect.setPen(_cosmetic(color, 3))
+            rect.setZValue(1.5)  # above the other boxes
+            halo = QGraphicsRectItem(area, rect)
+            halo.setPen(_cosmetic(QColor(255, 230, 0, 170), 8))
+            halo.setFlag(QGraphicsRectItem.GraphicsItemFlag.ItemStacksBehindParent)
+        elif box.style == "thin":
+            rect.setPen(_cosmetic(class_qcolor(box.class_id, 170), 1))
+        else:
+            rect.setPen(_cosmetic(color, 2))
         if box.label:
             # a top-level item above every box, so that no other box's line crosses a label
             text = QGraphicsSimpleTextItem(box.label)

@@ -1,4 +1,4 @@
-"""``grace val`` and ``grace compare``, registered by :mod:`grace.cli`."""
+"""``grace val``, ``grace compare`` and ``grace report``, registered by :mod:`grace.cli`."""
 
 from __future__ import annotations
 
@@ -77,6 +77,21 @@ def _cmd_compare(a: argparse.Namespace) -> dict:
         return result
     sys.stdout.write(result["markdown"])
     return {"written": result["files"]} if result["files"] else {}
+
+
+def _cmd_report(a: argparse.Namespace) -> dict:
+    from grace.eval.report import build_report
+
+    result = build_report(
+        a.out, run=a.run, weights=a.weights, data=a.data, imgsz=a.imgsz,
+        thresholds=a.thresholds, device=a.device, batch=a.batch, resamples=a.resamples,
+        seed=a.seed, val_out=a.val_out,
+    )  # fmt: skip
+    for line in result["problems"]:  # also in the report; a terminal sees each one here
+        print(f"grace: warning: {line}", file=sys.stderr)
+    if a.json:
+        return {"out": result["out"], "sections": result["sections"]}
+    return {"written": result["out"], "figures": result["evaluation"]}
 
 
 def calibrate_summary(r: dict) -> str:
@@ -203,3 +218,27 @@ def add_eval_commands(sub: argparse._SubParsersAction, defaults) -> None:
     c.add_argument("--seed", type=int, default=0, help="bootstrap seed (default %(default)s)")
     c.add_argument("--json", action="store_true")
     c.set_defaults(func=_cmd_compare)
+
+    r = sub.add_parser(
+        "report",
+        help="one self-contained HTML report of a run or a checkpoint (figures embedded)",
+    )
+    r.add_argument("run", nargs="?", metavar="RUN", help="a run directory (or --weights/--data)")
+    r.add_argument("--weights", help="a checkpoint (with --data) instead of a run")
+    r.add_argument("--data", help="data.yaml to evaluate on (default: the run's)")
+    r.add_argument("--imgsz", type=int, help="evaluation size (default: the training size)")
+    r.add_argument(
+        "--thresholds",
+        help="per-class thresholds.json (default: thresholds.json beside the weights, else the "
+        "global operating point)",
+    )
+    r.add_argument("--out", required=True, help="the .html file to write")
+    r.add_argument("--val-out", help="with --weights: keep the evaluation in this folder")
+    r.add_argument("--device", default="")
+    r.add_argument("--batch", type=int, default=defaults.batch)
+    r.add_argument(
+        "--resamples", type=int, default=1000, help="bootstrap resamples (default %(default)s)"
+    )
+    r.add_argument("--seed", type=int, default=0, help="bootstrap seed (default %(default)s)")
+    r.add_argument("--json", action="store_true")
+    r.set_defaults(func=_cmd_report)
