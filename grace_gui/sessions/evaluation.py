@@ -45,6 +45,7 @@ class EvaluationSession:
     results_changed = Signal()  # results, reference or comparison changed
     calibrated = Signal(object)  # the calibration document (None: cleared)
     thresholds_written = Signal(str)  # the thresholds file written
+    reported = Signal(object)  # grace report's result (``out``, ``sections``, ``problems``)
     failed = Signal(str, str)  # one line naming the file or value, details
     refused = Signal(str)  # a choice not taken, and why
 
@@ -272,6 +273,24 @@ class EvaluationSession:
         return weights, float(doc["conf"]), {k: float(v) for k, v in doc["per_class"].items()}
 
     # exports -----------------------------------------------------------------------------------
+    def report(self, model: int, out: str | Path) -> None:
+        """``grace report`` of ``model`` on the dataset (one self-contained HTML file at
+        ``out``; the engine evaluates again, at the size of this evaluation), in a job."""
+        if not 0 <= model < len(self.results):
+            self.failed.emit("Report: evaluate the model first", "")
+            return
+        r = self.results[model]
+        size = (r.metrics.get("settings") or {}).get("imgsz")
+
+        def build() -> dict[str, Any]:
+            from grace.eval.report import build_report
+
+            return build_report(out, weights=r.model.weights, data=str(r.metrics.get("data")),
+                                imgsz=size, device=self.device)  # fmt: skip
+
+        self._say(0, 1, f"Writing the report of {r.model.label} …")
+        self._run(build, on_result=self.reported.emit)
+
     def export_csv(self, path: str | Path, table: tables.Table) -> Path:
         """Write ``table`` as CSV to ``path`` (atomically)."""
         from grace.fileio import atomic_write_text

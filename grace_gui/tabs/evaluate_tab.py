@@ -58,6 +58,8 @@ class EvaluateTab(Tab):
         s.results_changed.connect(self._show_results)
         s.calibrated.connect(lambda doc: self.pages.show_calibration(doc))
         s.thresholds_written.connect(lambda p: context.status(f"Thresholds written to {p}"))
+        s.reported.connect(lambda r: c.status.setText(f"Report written to {r['out']}"))
+        c.report_button.clicked.connect(self._ask_report)
         s.failed.connect(self._failed)
         s.refused.connect(lambda line: context.notifications.warning(self.title, line))
 
@@ -150,6 +152,16 @@ class EvaluateTab(Tab):
                 self.context.status(f"Written {path}")
             except Exception as e:  # a failed export is one line, the old file kept
                 self._failed(str(e).splitlines()[0] if str(e) else type(e).__name__, "")
+
+    def _ask_report(self) -> None:
+        model = max(self.controls.models.currentRow(), 0)
+        if model >= len(self.session.results):
+            return self._failed("Report: evaluate the models first", "")
+        start = Path(self.settings.get("evaluate/export_dir", "") or Path.home()) / "report.html"
+        path, _ = QFileDialog.getSaveFileName(self, "Write the report", str(start),
+                                              "HTML (*.html)")  # fmt: skip
+        if path:
+            self.session.report(model, path)
 
     def _ask_write(self) -> None:
         s = self.session

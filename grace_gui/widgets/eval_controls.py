@@ -73,6 +73,10 @@ class EvalControls(QWidget):
         self.progress = QProgressBar()
         self.progress.setTextVisible(True)
         self.status = QLabel("")
+        self.report_button = _button(
+            "Report…", "Write one HTML file to mail about the model selected above: its "
+            "identity, the dataset, the figures with intervals, curves, worst errors, an Eigen-CAM"
+        )  # fmt: skip
         self.status.setWordWrap(True)
 
         box = QGroupBox("Models")
@@ -96,6 +100,7 @@ class EvalControls(QWidget):
         layout.addWidget(self.progress)
         layout.addWidget(self.status)
         layout.addStretch(1)
+        layout.addWidget(self.report_button)
         self.setMaximumWidth(360)
 
     def show_models(self, models: Sequence[ModelChoice]) -> None:

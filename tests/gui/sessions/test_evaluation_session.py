@@ -26,7 +26,7 @@ MODELS = [REPO / "resources" / "models" / f"neu-det_yolo11n_{v}.pt" for v in ("b
 class Record:
     NAMES = (
         "models_changed", "dataset_changed", "running_changed", "progress", "results_changed",
-        "calibrated", "thresholds_written", "failed", "refused",
+        "calibrated", "thresholds_written", "reported", "failed", "refused",
     )  # fmt: skip
 
     def __init__(self, session: EvaluationSession) -> None:
@@ -193,6 +193,16 @@ def test_calibration_follows_the_recall_rule_and_writes_the_file(evaluated, tmp_
     weights, conf, by_name = s.calibrated_thresholds()
     assert weights == s.results[1].model.weights
     assert (conf, by_name) == (doc["conf"], doc["per_class"])
+
+
+def test_report_of_a_model_is_one_html_file(evaluated, tmp_path):
+    s, rec = evaluated
+    out = tmp_path / "report.html"
+    s.report(1, out)
+    result = rec.of("reported")[-1][0]
+    html = out.read_text(encoding="utf-8")
+    assert result["out"] == str(out) and html.lstrip().lower().startswith("<!doctype html")
+    assert s.results[1].model.weights in html and "data:image/png;base64," in html
 
 
 def test_an_up_to_date_evaluation_is_reused_and_a_changed_model_is_not(evaluated, tmp_path):
