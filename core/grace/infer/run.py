@@ -22,6 +22,7 @@ from grace.infer.thresholds import make_thresholds
 from grace.infer.writers import Outputs
 
 DEFAULT_OUT = Path("runs/grace/predict")
+DEFAULT_CONF = 0.25
 
 
 @dataclass
@@ -30,7 +31,7 @@ class PredictRequest:
 
     weights: str
     source: str
-    conf: float = 0.25
+    conf: float | None = None  # None: a package's thresholds, else DEFAULT_CONF
     class_conf: Sequence[str] | Mapping[str, float] = field(default_factory=list)
     iou: float = 0.7
     imgsz: int | None = None
@@ -92,6 +93,22 @@ def _settings(req: PredictRequest, predictor: FramePredictor, batch: int) -> dic
     }
 
 
+def request_thresholds(req: PredictRequest, predictor: FramePredictor):
+    """The thresholds in force and where they come from: the user's (``--conf`` or
+    ``--class-conf`` given: a package's thresholds are then not used at all), a model package's,
+    or the default ``--conf`` :data:`DEFAULT_CONF`."""
+    ref = getattr(predictor, "ref", None)
+    package = getattr(ref, "thresholds", None)
+    if req.conf is None and not req.class_conf and package:
+        per_class = package.get("per_class") or {}
+        return make_thresholds(package.get("conf", DEFAULT_CONF), per_class, predictor.names), (
+            "package"
+        )
+    conf = DEFAULT_CONF if req.conf is None else req.conf
+    source = "default" if req.conf is None and not req.class_conf else "user"
+    return make_thresholds(conf, req.class_conf, predictor.names), source
+
+
 def run_predict(
     req: PredictRequest,
     predictor: FramePredictor | None = None,
@@ -133,10 +150,8 @@ def run_predict(
         if predictor is None:
             predictor = Predictor(req.weights, iou=req.iou, imgsz=req.imgsz, device=req.device,
                                   max_det=req.max_det)  # fmt: skip
-            predictor.thresholds = make_thresholds(req.conf, req.class_conf, predictor.names)
             predictor.warmup()
-        else:
-            predictor.thresholds = make_thresholds(req.conf, req.class_conf, predictor.names)
+        predictor.thresholds, thresholds_from = request_thresholds(req, predictor)
         outputs = Outputs(out_dir, predictor.names, predictor.model_name, req.save_csv,
                           req.save_json, req.save_img, realtime=source.live)  # fmt: skip
     except BaseException:
@@ -147,6 +162,7 @@ def run_predict(
     summary = Summary(spec.text if spec.kind != "stream" else source.name, source.kind,
                       predictor.model_name, str(req.weights), list(predictor.names))  # fmt: skip
     summary.settings = _settings(req, predictor, batch=1 if source.live else req.batch)
+    summary.settings["thresholds_from"] = thresholds_from
     reason = ""
     t0 = last_log = time.perf_counter()
 
