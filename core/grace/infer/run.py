@@ -87,7 +87,7 @@ def _settings(req: PredictRequest, predictor: FramePredictor, batch: int) -> dic
         "conf": predictor.thresholds.conf,
         "class_conf": predictor.thresholds.describe(predictor.names),
         "iou": req.iou,
-        "imgsz": req.imgsz,
+        "imgsz": getattr(predictor, "imgsz", None) or req.imgsz,  # a package's or export's own
         "batch": batch,
         "device": req.device,
     }
