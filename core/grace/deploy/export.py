@@ -91,7 +91,8 @@ def export_model(
     out
         Folder for the export (default: beside the checkpoint).
     fraction
-        Share of the calibration split used (Ultralytics' ``fraction``; nncf uses every image given).
+        Share of the calibration split used (Ultralytics' ``fraction``; nncf takes every image
+        given).
 
     Returns
     -------

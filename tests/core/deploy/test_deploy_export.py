@@ -176,7 +176,7 @@ def test_one_line_errors(demo_pt, exports, tmp_path, capsys):
             f"{ov}: an exported openvino model; this needs the PyTorch checkpoint (.pt)",
         ),
         (
-            ["cam", img + "/crazing_1.jpg", "--weights", ov, "--out", str(tmp_path / "c.png")],
+            ["cam", img + "/crazing_198.jpg", "--weights", ov, "--out", str(tmp_path / "c.png")],
             f"{ov}: an exported openvino model; this needs the PyTorch checkpoint (.pt)",
         ),
         (
