@@ -12,10 +12,11 @@ the tab's throughput over the engine's (target ≥ 0.9), with its quartiles ``ra
 in the table. The stall is the longest delay of a 5 ms timer on the GUI thread during the tab's
 runs (target < 100 ms); ``stall_cold_ms`` includes the first run's model loading. Offscreen.
 
-    python -m grace_gui.bench --stall [thumbnails,train] [--json]
+    python -m grace_gui.bench --stall [thumbnails,train,review] [--json]
 
 adds the other GUI-thread stall figures (:mod:`grace_gui.bench_stall`): scrolling 10,000
-thumbnails, and a real training streaming into the Train tab. These are figures, not test
+thumbnails, a real training streaming into the Train tab, and (``review``, not in the default)
+the Review tab's time from a decision to the next image shown. These are figures, not test
 assertions; the tests assert behaviour.
 """
 
@@ -30,7 +31,7 @@ from pathlib import Path
 
 TARGET_RATIO = 0.9
 TARGET_STALL_MS = 100.0
-STALL_PARTS = ("thumbnails", "train")
+STALL_PARTS = ("thumbnails", "train", "review")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -70,9 +71,10 @@ def bench(weights: str, folder: str, rounds: int = 5, device: str = "cpu") -> di
     from grace.infer.predictor import Predictor
     from grace.infer.run import PredictRequest, run_predict
     from grace_gui.context import AppContext
+    from grace_gui.sessions.inference import FLOOR
     from grace_gui.settings import open_settings
     from grace_gui.stall import StallMeter
-    from grace_gui.tabs.inference_tab import FLOOR, InferenceTab
+    from grace_gui.tabs.inference_tab import InferenceTab
     from grace_gui.warmup import preload_engine
     from grace_gui.widgets.notifications import NotificationBar
     from grace_gui.workers.qthreading import long_job_pool
@@ -93,7 +95,7 @@ def bench(weights: str, folder: str, rounds: int = 5, device: str = "cpu") -> di
         loop = QEventLoop()
         tab.run_finished.connect(loop.quit)
         meter.start()
-        if tab.run(weights, folder) is None:
+        if not tab.run(weights, folder):
             raise GraceError(context.notifications.current.message)
         loop.exec()
         stalls.append(meter.stop())
@@ -174,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{result['stall_cold_ms']:.1f} ms with the model loading "
               f"(target < {TARGET_STALL_MS:.0f})")  # fmt: skip
         for key, value in result.items():  # the --stall figures
-            if key.startswith(("thumbnails_", "train_")):
+            if key.startswith(("thumbnails_", "train_", "review_")):
                 print(f"  {key}: {value}")
     return 0 if ok else 1
 

@@ -8,6 +8,9 @@ busy machine stalls any thread, so a timing target in a test fails for reasons o
 - ``train_*``: the Train tab starts a real 1-epoch-per-half-second training (yolo11n, 64 px,
   batch 4, CPU, on the bundled demo dataset) in its own process and streams ``epochs`` epochs
   into its plots; the longest stall while they stream, then from Stop to 1 s after the end.
+- ``review_*``: the Review tab on the demo's review store: from a decision (A or R) to the next
+  item's image painted, median and longest over 40 decisions (target < 50 ms), how many of
+  those next images had been decoded ahead, and the longest stall over the loop.
 - the Inference tab's stall while inferring on a folder is :func:`grace_gui.bench.bench`'s
   ``stall_ms`` (with ``--weights`` and a folder).
 
@@ -23,6 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 TARGET_STALL_MS = 100.0
+TARGET_NEXT_MS = 50.0  # the Review tab: from a decision to the next image shown
 
 
 def wait_ms(ms: int) -> None:
@@ -85,7 +89,7 @@ def thumbnails_stall(n: int = 10_000, steps: int = 80, timeout_s: float = 60.0) 
         tab.resize(1280, 780)
         tab.show()
         loaded: list = []
-        tab.dataset_loaded.connect(loaded.append)
+        tab.shown.connect(loaded.append)  # a plain folder is no dataset
         meter = StallMeter()
         meter.start()
         t0 = time.perf_counter()
@@ -173,9 +177,78 @@ def training_stall(epochs: int = 6, timeout_s: float = 300.0) -> dict:
     }
 
 
+def review_stall(decisions: int = 40, look_ms: int = 200, store: str | None = None) -> dict:
+    """The Review tab on the demo's review store (made first in a temporary folder: grace val
+    of the demo model on the demo val split, its errors queue; or ``store``): for each of
+    ``decisions`` decisions (accept and reject in turn, as the A and R keys do) the time from
+    the decision to the next item's image painted in the view, the reviewer looking at each
+    item for ``look_ms`` ms meanwhile (the next image is decoded ahead then); and the longest
+    GUI stall over the loop."""
+    import statistics
+
+    from grace.review.store import ReviewStore
+    from grace_gui.context import AppContext
+    from grace_gui.sessions.review import build_demo_store
+    from grace_gui.settings import open_settings
+    from grace_gui.stall import StallMeter
+    from grace_gui.tabs.review_tab import ReviewTab
+    from grace_gui.widgets.notifications import NotificationBar
+    from grace_gui.workers.qthreading import long_job_pool
+
+    with tempfile.TemporaryDirectory(prefix="grace-stall-") as tmp:
+        if store is None:
+            demo = find_demo_or_exit("the review stall")
+            store = build_demo_store(str(demo.models[-1]), str(demo.data_yaml), tmp)
+        with ReviewStore(store) as st:
+            open_items = len(st.items(status="open"))
+        context = AppContext(settings=open_settings(str(Path(tmp) / "settings.ini")),
+                             notifications=NotificationBar(), pool=long_job_pool())  # fmt: skip
+        tab = ReviewTab(context)
+        tab.resize(1280, 780)
+        tab.show()
+        tab.open_store(store)
+        s = tab.session
+        wait_until(lambda: s.row is not None and tab.view.has_image(), 30, "the first image")
+        times, cached = [], 0
+        meter = StallMeter()
+        meter.start()
+        for k in range(min(decisions, open_items - 1)):
+            wait_ms(look_ms)
+            before = s.current().id
+            nxt = s.rows[s._next_open_row(s.row)]
+            cached += s.all[nxt].image in s.cache
+            t0 = time.perf_counter()
+            tab.act("accept" if k % 2 == 0 else "reject")
+            wait_until(lambda b=before: s.current().id != b and tab.view.has_image()
+                       and tab._image == s.current().image, 30, "the next image")  # fmt: skip
+            tab.view.viewport().repaint()  # painted, not only scheduled
+            times.append((time.perf_counter() - t0) * 1000)
+        stall = meter.stop()
+        tab.shutdown()
+        context.pool.waitForDone(5000)
+        tab.close()
+    return {
+        "review_decisions": len(times),
+        "review_next_ms_median": round(statistics.median(times), 1),
+        "review_next_ms_max": round(max(times), 1),
+        "review_next_prefetched": cached,
+        "review_stall_ms": round(stall, 1),
+        "review_ok": max(times) < TARGET_NEXT_MS and stall < TARGET_STALL_MS,
+    }
+
+
+def find_demo_or_exit(what: str):
+    from grace_gui.demo import find_demo
+
+    demo = find_demo()
+    if demo is None:
+        raise SystemExit(f"{what} needs the bundled demo (resources/demo, resources/models)")
+    return demo
+
+
 def stall_figures(parts: tuple[str, ...] = ("thumbnails", "train")) -> dict:
-    """The figures of ``parts`` (``thumbnails``, ``train``) in one JSON-able dict."""
-    runs = {"thumbnails": thumbnails_stall, "train": training_stall}
+    """The figures of ``parts`` (``thumbnails``, ``train``, ``review``) in one JSON-able dict."""
+    runs = {"thumbnails": thumbnails_stall, "train": training_stall, "review": review_stall}
     out: dict = {"target_stall_ms": TARGET_STALL_MS}
     for part in parts:
         out.update(runs[part]())

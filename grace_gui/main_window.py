@@ -1,4 +1,5 @@
-"""The main window: composes the tabs, the notification area and the status bar; nothing else."""
+"""The main window: composes the tabs, the menu bar, the notification area and the status bar;
+nothing else."""
 
 from __future__ import annotations
 
@@ -6,10 +7,13 @@ from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QTabWidget, QVBo
 
 from grace_gui.context import AppContext
 from grace_gui.device import device_label_from
+from grace_gui.menus import WindowMenus
+from grace_gui.settings import READ_ONLY_NOTICE
 from grace_gui.tabs.base import Tab
 from grace_gui.tabs.cam_tab import CamTab
 from grace_gui.tabs.dataset_tab import DatasetTab
 from grace_gui.tabs.inference_tab import InferenceTab
+from grace_gui.tabs.review_tab import ReviewTab
 from grace_gui.tabs.train_tab import TrainTab
 
 
@@ -23,6 +27,7 @@ class MainWindow(QMainWindow):
         self.dataset_tab = DatasetTab(context)
         self.train_tab = TrainTab(context)
         self.inference_tab = InferenceTab(context)
+        self.review_tab = ReviewTab(context)
         self.cam_tab = CamTab(context)
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
@@ -39,10 +44,16 @@ class MainWindow(QMainWindow):
 
         self.device_label = QLabel(f"Device: {device_label_from(context.gpus)}")
         self.statusBar().addPermanentWidget(self.device_label)
+        if not context.settings.writable:
+            read_only = QLabel("Settings: read-only")
+            read_only.setToolTip(READ_ONLY_NOTICE)
+            self.statusBar().addPermanentWidget(read_only)
+            context.notifications.warning("Settings", READ_ONLY_NOTICE)
+        self.menus = WindowMenus(self)
         self._connect_tabs()
 
     def all_tabs(self) -> list[Tab]:
-        return [self.dataset_tab, self.train_tab, self.inference_tab, self.cam_tab]
+        return [self.dataset_tab, self.train_tab, self.inference_tab, self.review_tab, self.cam_tab]
 
     def _connect_tabs(self) -> None:
         self.dataset_tab.dataset_loaded.connect(self.train_tab.set_dataset)
@@ -50,6 +61,10 @@ class MainWindow(QMainWindow):
         self.train_tab.checkpoint_ready.connect(self.inference_tab.add_checkpoint)
         self.train_tab.checkpoint_ready.connect(self.cam_tab.offer_checkpoint)
         self.cam_tab.set_frame_provider(self.inference_tab.current_frame)
+        th = self.inference_tab.thresholds  # Eigen-CAM draws at the Inference tab's thresholds
+        self.cam_tab.set_threshold_provider(lambda: (th.conf, th.by_name()))
+        th.changed.connect(lambda _t: self.cam_tab.set_thresholds(th.conf, th.by_name()))
+        self.review_tab.fine_tune_requested.connect(self.train_tab.prefill)
 
     def open_initial(self) -> None:
         """Each tab restores what the last session left open, or shows the demo."""
@@ -78,7 +93,7 @@ class MainWindow(QMainWindow):
         for tab in self.all_tabs():
             tab.save_state()
             tab.shutdown()
-        s.sync()
+        s.close()  # written, and the lock released for the next instance
         event.accept()
 
     def confirm_close(self, reasons: list[str]) -> bool:

@@ -236,4 +236,7 @@ def run_bench(
         torch.set_num_threads(threads)  # every part runs with the same thread count
         result.update(part())
     torch.set_num_threads(threads)
+    from grace.review.bench import review_store_figures
+
+    result.update(review_store_figures())  # opening a 10,000-item review store (no model)
     return result

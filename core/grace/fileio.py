@@ -8,6 +8,7 @@ the target: a reader sees the old file or the new one, never half of one, and a 
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import tempfile
@@ -17,6 +18,29 @@ from pathlib import Path
 from typing import Any
 
 from grace.errors import GraceError
+
+
+def _mode_for(path: Path) -> int:
+    """The permission bits ``path`` keeps (when it exists) or a new file gets (0666 less the
+    umask), so an atomic write is as readable as a plain ``open(path, "w")`` would make it."""
+    try:
+        return path.stat().st_mode & 0o7777
+    except OSError:
+        return 0o666 & ~_umask()
+
+
+@functools.cache
+def _umask() -> int:
+    """The process's umask, read once (Linux: from /proc, without changing it)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return umask
 
 
 @contextmanager
@@ -38,6 +62,7 @@ def atomic_path(path: str | Path, suffix: str | None = None) -> Iterator[Path]:
         yield tmp
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
+        os.chmod(tmp, _mode_for(path))  # mkstemp made it 0600; keep what a plain write gives
         os.replace(tmp, path)
     except OSError as e:
         tmp.unlink(missing_ok=True)

@@ -158,6 +158,11 @@ class TrainTab(Tab):
         """The dataset tab opened ``data_yaml``: offer it in the form."""
         self.form.data.setText(str(data_yaml))
 
+    def prefill(self, data: str, weights: str) -> None:
+        """Fill the form's dataset and starting weights (the Review tab's "Fine-tune on it")."""
+        self.form.data.setText(str(data))
+        self.form.weights.setText(str(weights))
+
     def restore(self) -> bool:
         state = self.settings.get("train/form")
         if isinstance(state, dict):

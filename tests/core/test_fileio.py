@@ -46,3 +46,16 @@ def test_atomic_path_for_libraries_and_nan_refused(tmp_path):
     with pytest.raises(ValueError):
         atomic_write_json(tmp_path / "m.json", {"map": float("nan")})
     assert not (tmp_path / "m.json").exists()
+
+
+def test_atomic_files_get_the_permissions_of_a_plain_write(tmp_path):
+    import os
+    import stat
+
+    plain, atomic = tmp_path / "plain.txt", tmp_path / "atomic.txt"
+    plain.write_text("x")  # what open() gives under this process's umask
+    atomic_write_text(atomic, "x")
+    assert stat.S_IMODE(atomic.stat().st_mode) == stat.S_IMODE(plain.stat().st_mode)
+    os.chmod(atomic, 0o640)  # an existing file keeps its own bits
+    atomic_write_text(atomic, "y")
+    assert stat.S_IMODE(atomic.stat().st_mode) == 0o640

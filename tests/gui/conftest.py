@@ -6,12 +6,15 @@ import pytest
 
 
 @pytest.fixture(scope="session", autouse=True)
-def preloaded_engine():
-    """What ``grace-gui`` does before its window shows (imports, gc.freeze): the GUI tests run
-    under the same conditions as the application."""
+def preloaded_engine(qapp):
+    """What ``grace-gui`` does before its window shows (imports, gc.freeze, the GUI-thread
+    invoker and garbage collector): the GUI tests run under the same conditions as the
+    application."""
+    from grace_gui.gui_thread import start_gui_thread_services
     from grace_gui.warmup import preload_engine
 
     assert preload_engine() == []
+    start_gui_thread_services()
 
 
 @pytest.fixture

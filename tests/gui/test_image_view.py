@@ -76,6 +76,47 @@ def test_labels_stay_inside_the_image_and_off_each_other_at_every_zoom(qtbot):
                        "scratches 0.7": QColor(0, 0, 0).name()}  # fmt: skip
 
 
+def test_zoom_bar_lays_labels_out_again_and_its_switch_hides_them_with_the_boxes(qtbot):
+    """The ZoomBar's buttons go through the same zoom as the wheel, so labels are laid out at
+    the new zoom; labels are items of their own (above every box), so the boxes switch must
+    hide and show them too, for new boxes as well."""
+    from PySide6.QtWidgets import QGraphicsSimpleTextItem
+
+    from grace_gui.widgets.image_view import ZoomBar
+
+    view = ImageView()
+    qtbot.addWidget(view)
+    view.resize(400, 400)
+    bar = ZoomBar(view)
+    qtbot.addWidget(bar)
+    view.show()
+    view.set_image(np.full((200, 300, 3), 90, np.uint8))
+    boxes = [Box(100, 60, 200, 150, 0, "crazing 0.91"), Box(105, 62, 205, 152, 1, "inclusion 0.5")]
+    view.set_boxes(boxes)
+    bar.buttons["100 %"].click()
+    at_100 = {t: r for t, (r, _) in _tags(view).items()}
+    bar.buttons["+"].click()
+    assert bar.percent.text() == "125 %"
+    at_125 = {t: r for t, (r, _) in _tags(view).items()}
+    for a in at_125.values():  # still off each other at the new zoom
+        for b in at_125.values():
+            assert a is b or a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1]
+    assert at_125 != at_100
+
+    def shown() -> list[bool]:
+        items = view.scene().items()
+        labels = [i for i in items if isinstance(i, QGraphicsSimpleTextItem) and i.childItems()]
+        return [i.isVisible() for i in items if i.zValue() == 1] + [i.isVisible() for i in labels]
+
+    assert len(shown()) == 4 and all(shown())
+    bar.boxes.setChecked(False)
+    assert not any(shown())
+    view.set_boxes(list(reversed(boxes)))  # new boxes follow the switch
+    assert len(shown()) == 4 and not any(shown())
+    bar.boxes.setChecked(True)
+    assert all(shown())
+
+
 def test_thumbnail_is_turned_like_the_large_view(tmp_path):
     """The grid's thumbnail (PIL) and the large view (grace.images) show an EXIF-rotated image
     the same way up: stored 60 x 40 with a red block top-left, orientation 6 (90 degrees

@@ -186,7 +186,9 @@ def test_real_training_live_sampler_stop_and_resume(qtbot, train_tab, tiny_data,
         assert ready == [end["best"]]
         cam_recent = window.context.settings.get("cam/models", [])
         assert cam_recent[0] == end["best"]  # offered to Eigen-CAM, no panel recomputed
-        assert end["best"] in window.context.settings.get("inference/models", [])
+        inference = window.inference_tab.session  # offered, never chosen for the user
+        assert end["best"] in [m.path for m in inference.models]
+        assert inference.model is None or inference.model.path != end["best"]
     qtbot.waitUntil(tab.resume_button.isEnabled, timeout=10_000)  # once the watcher saw the exit
     assert not tab.busy() and tab.start_button.isEnabled()
 

@@ -40,7 +40,9 @@ def _r(x: float) -> float:
     return round(float(x), 6)
 
 
-def image_errors(rec: ImageRecord, conf: float, iou: float = 0.5) -> dict[str, Any]:
+def image_errors(
+    rec: ImageRecord, conf: float | Sequence[float], iou: float = 0.5
+) -> dict[str, Any]:
     """TP, FP and FN of one image at confidence ``conf`` and IoU ``iou`` (module rules).
 
     Parameters
@@ -48,7 +50,8 @@ def image_errors(rec: ImageRecord, conf: float, iou: float = 0.5) -> dict[str, A
     rec
         Ground truth and predictions of the image (all confidences).
     conf
-        Operating confidence: predictions with score >= ``conf`` count.
+        Operating confidence: predictions with score >= ``conf`` count; a sequence gives one
+        per class (``conf[c]`` for the predictions of class ``c``: calibrated thresholds).
     iou
         IoU threshold of a match.
 
@@ -62,7 +65,8 @@ def image_errors(rec: ImageRecord, conf: float, iou: float = 0.5) -> dict[str, A
         None), and ``class_confusions`` / ``duplicates`` (the false positives of those kinds).
         Prediction indices are positions in ``rec.boxes``; GT indices in ``rec.gt_boxes``.
     """
-    keep = np.flatnonzero(rec.scores >= conf)
+    limit = np.asarray(conf, dtype=np.float64)
+    keep = np.flatnonzero(rec.scores >= (limit[rec.classes] if limit.ndim else limit))
     taken_by = np.full(len(rec.boxes), -1, dtype=np.int64)
     for c in np.unique(rec.classes[keep]):
         d = keep[rec.classes[keep] == c]
@@ -156,7 +160,10 @@ def confusion_matrix(errors: Sequence[dict[str, Any]], nc: int) -> np.ndarray:
 
 
 def errors_report(
-    records: Sequence[ImageRecord], names: Sequence[str], conf: float, iou: float = 0.5
+    records: Sequence[ImageRecord],
+    names: Sequence[str],
+    conf: float | Sequence[float],
+    iou: float = 0.5,
 ) -> dict[str, Any]:
     """``val/errors.json``: the operating point, the rules, totals, the confusion matrix and one
     :func:`image_errors` entry per image (in record order)."""
@@ -167,9 +174,10 @@ def errors_report(
     totals = {k: int(sum(e[k] for e in images)) for k in ("tp", "fp", "fn")}
     totals["class_confusions"] = int(sum(len(e["class_confusions"]) for e in images))
     totals["duplicates"] = int(sum(len(e["duplicates"]) for e in images))
+    per_class = np.ndim(conf) > 0
     return {
         "iou": iou,
-        "confidence": conf,
+        "confidence": dict(zip(names, map(float, conf), strict=True)) if per_class else conf,
         "rules": __doc__.split("\n\n", 1)[1].strip(),
         "classes": list(names),
         "totals": totals,

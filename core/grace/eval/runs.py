@@ -18,6 +18,7 @@ METRIC_KEYS = ("mAP50-95", "mAP50", "precision", "recall", "f1_dataset", "f1_mea
 SIZE_KEYS = ("AP_small", "AP_medium", "AP_large")
 SOURCE_VAL = "val/metrics.json"
 SOURCE_END = "events.jsonl end (Ultralytics)"
+PREDICTIONS_FILE = "predictions.npz"
 
 
 @dataclass
@@ -36,6 +37,8 @@ class RunSummary:
     settings: dict[str, Any] = field(default_factory=dict)
     protocol: str | None = None  # grace val's protocol; None for a training log
     problems: list[str] = field(default_factory=list)  # lines of its files that were skipped
+    predictions: str | None = None  # grace val's predictions.npz beside the metrics.json read
+    args: dict[str, Any] = field(default_factory=dict)  # the run's args.yaml (training settings)
 
 
 def _not_utf8(raw: bytes, e: UnicodeDecodeError, at: str = "offset") -> str:
@@ -160,6 +163,23 @@ def _checkpoint_parameters(run_dir: Path) -> int | None:
     return None
 
 
+def _read_args(run_dir: Path) -> dict[str, Any]:
+    """The training settings of ``args.yaml`` in the run (or, for ``<run>/val``, its parent);
+    empty when there is none. A file that is not a YAML mapping is a :class:`GraceError`."""
+    for f in (run_dir / "args.yaml", run_dir.parent / "args.yaml"):
+        if f.is_file():
+            import yaml
+
+            try:
+                doc = yaml.safe_load(f.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
+                raise GraceError(f"{f}: not readable YAML ({type(e).__name__})") from None
+            if not isinstance(doc, dict):
+                raise GraceError(f"{f}: not a YAML mapping of training settings")
+            return doc
+    return {}
+
+
 def load_run(path: str | Path) -> RunSummary:
     """Read one run directory (or a ``grace val --out`` directory holding ``metrics.json``).
 
@@ -188,10 +208,13 @@ def load_run(path: str | Path) -> RunSummary:
             variant = (_read_json(cfg) or {}).get("variant")
             break
     run = RunSummary(name=p.resolve().name, path=str(p), variant=variant, source="")
-    if val_metrics.is_file():
-        _from_metrics_json(run, val_metrics)
-    elif own_metrics.is_file():
-        _from_metrics_json(run, own_metrics)
+    run.args = _read_args(p)
+    for metrics_file in (val_metrics, own_metrics):
+        if metrics_file.is_file():
+            _from_metrics_json(run, metrics_file)
+            npz = metrics_file.parent / PREDICTIONS_FILE
+            run.predictions = str(npz) if npz.is_file() else None
+            break
     else:
         _from_events(run, events)
         run.parameters = _checkpoint_parameters(p)
@@ -199,12 +222,18 @@ def load_run(path: str | Path) -> RunSummary:
 
 
 def load_runs(paths: list[str | Path]) -> list[RunSummary]:
-    """:func:`load_run` for each path; names made unique with their parent folder."""
+    """:func:`load_run` for each path; names made unique with their parent folder.
+
+    Raises
+    ------
+    GraceError
+        When the runs were evaluated under different ``grace val`` protocols.
+    """
     runs = [load_run(p) for p in paths]
     protocols = sorted({r.protocol for r in runs if r.protocol})
     if len(protocols) > 1:
         listed = ", ".join(f"{r.name}: {r.protocol}" for r in runs if r.protocol)
-        runs[0].problems.append(
+        raise GraceError(
             f"runs evaluated under different grace val protocols ({listed}): their figures are "
             "not comparable; re-run grace val with one --protocol"
         )

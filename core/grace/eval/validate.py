@@ -215,6 +215,7 @@ def validate(
     max_det: int = 300,
     out: str | Path | None = None,
     protocol: str = "deployed",
+    thresholds: str | Path | None = None,
 ) -> dict[str, Any]:
     """Validate a checkpoint on the ``val`` split of ``data``.
 
@@ -235,6 +236,10 @@ def validate(
     protocol
         ``deployed`` (what ``grace predict`` at ``imgsz`` outputs) or ``ultralytics``
         (Ultralytics' rectangular-batch validation); see :data:`PROTOCOL_RULES`.
+    thresholds
+        A ``grace calibrate`` file (``auto``: the one beside the weights): the operating point
+        of ``at_thresholds`` (per-class and pooled P/R/F1 with each class at its threshold) and
+        of ``errors.json``; without it errors.json is at the F1-dataset confidence.
 
     Returns
     -------
@@ -260,6 +265,12 @@ def validate(
     ds = read_yolo_dataset(data)
     model, ref = load_model(ref)
     check_same_classes(weights, model.names, ds.yaml_path, ds.names)
+    th_warnings: list[str] = []
+    if thresholds is not None:  # read before the model runs: a bad file fails at once
+        from grace.infer.threshold_file import read_thresholds, resolve_path
+
+        th_path = resolve_path(thresholds, weights)
+        th = read_thresholds(th_path, list(ds.names), weights, th_warnings.append)
     out_dir = Path(out) if out else default_out_dir(ref.path)
     if out_dir.exists() and not out_dir.is_dir():
         raise GraceError(f"{out_dir}: output path exists and is not a directory")
@@ -289,7 +300,17 @@ def validate(
         "errors": str(out_dir / ERRORS_FILE),
         "predictions": str(out_dir / PREDICTIONS_FILE),
     }
-    errors = errors_report(col.records, col.names, round(m.f1_dataset_confidence, 6))
+    at_thresholds = None
+    if thresholds is None:
+        errors = errors_report(col.records, col.names, round(m.f1_dataset_confidence, 6))
+    else:
+        from grace.eval.calibrate import metrics_at
+
+        limits = [float(th.per_class.get(c, th.conf)) for c in range(len(col.names))]
+        errors = errors_report(col.records, col.names, limits)
+        at_thresholds = {"file": str(th_path), "conf": th.conf,
+                         "thresholds": dict(zip(col.names, limits, strict=True)),
+                         **metrics_at(col.records, col.names, limits)}  # fmt: skip
     result = {
         "weights": str(weights),
         "data": str(data),
@@ -305,7 +326,9 @@ def validate(
         ),
         "errors": {"confidence": errors["confidence"], "iou": errors["iou"], **errors["totals"]},
         "confusion_matrix": errors["confusion_matrix"],
-        "problems": [asdict(p) for p in col.problems],
+        "at_thresholds": at_thresholds,
+        "problems": [asdict(p) for p in col.problems]
+        + [{"file": str(th_path), "kind": "thresholds", "detail": w} for w in th_warnings],
         "settings": settings,
         "out_dir": str(out_dir),
         "files": files,

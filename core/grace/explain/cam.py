@@ -9,7 +9,7 @@ called for the CAM (only its inner ``nn.Module``, see :mod:`grace.explain.method
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -21,6 +21,7 @@ from grace.explain.layers import inner_module, resolve_layer
 from grace.explain.methods import raw_cam
 from grace.explain.options import DEFAULT_CONF, DEFAULT_METHOD, GRADIENT_METHODS
 from grace.explain.render import Detections
+from grace.infer.thresholds import thresholds_for
 
 __all__ = ["CamMap", "compute_cams", "detect", "letterbox", "model_stride"]
 
@@ -132,6 +133,7 @@ def compute_cams(
     imgsz: int = 640,
     method: str = DEFAULT_METHOD,
     conf: float = DEFAULT_CONF,
+    class_conf: Mapping[str, float] | None = None,
 ) -> list[CamMap]:
     """CAM of each model at the same layer, on the same image, by one pytorch-grad-cam method.
 
@@ -154,6 +156,9 @@ def compute_cams(
     conf : float
         Gradient methods: the target is the sum of the class scores of the detections kept at
         this confidence (Ultralytics' NMS, as ``predict``).
+    class_conf : mapping of str to float, optional
+        Gradient methods: own thresholds by class name (names a model lacks are ignored),
+        ``conf`` for the other classes; see :func:`grace.infer.thresholds.thresholds_for`.
 
     Returns
     -------
@@ -186,7 +191,9 @@ def compute_cams(
         if method in GRADIENT_METHODS:
             _fresh_anchors(net)
         t0 = time.perf_counter()
-        r = raw_cam(method, net, target.module, _to_tensor(padded, ref), conf, target.description)
+        th = thresholds_for(conf, class_conf, getattr(net, "names", None) or {})
+        x = _to_tensor(padded, ref)
+        r = raw_cam(method, net, target.module, x, th.conf, target.description, th.per_class)
         raw = _to_image(r.cam, padded.shape[:2], box, image.shape[:2])
         if ref.device.type == "cuda":
             torch.cuda.synchronize(ref.device)
@@ -206,7 +213,13 @@ def compute_cams(
     return results
 
 
-def detect(model, image: np.ndarray, imgsz: int = 640, conf: float = 0.25) -> Detections:
+def detect(
+    model,
+    image: np.ndarray,
+    imgsz: int = 640,
+    conf: float = 0.25,
+    class_conf: Mapping[str, float] | None = None,
+) -> Detections:
     """Detections of an Ultralytics ``YOLO`` on one image through its own ``predict``.
 
     Parameters
@@ -218,6 +231,10 @@ def detect(model, image: np.ndarray, imgsz: int = 640, conf: float = 0.25) -> De
         BGR ``uint8``.
     imgsz, conf : int, float
         Passed to ``predict`` (the same letterbox as :func:`compute_cams`).
+    class_conf : mapping of str to float, optional
+        Own thresholds by class name (names the model lacks are ignored): ``predict`` runs at
+        the lowest threshold and each detection is kept at its class's
+        (:class:`grace.infer.thresholds.ClassThresholds`).
 
     Returns
     -------
@@ -230,14 +247,14 @@ def detect(model, image: np.ndarray, imgsz: int = 640, conf: float = 0.25) -> De
         raise TypeError(f"detect() needs an Ultralytics YOLO object, got {type(model).__name__}")
     ref = next(inner_module(model).parameters())
     device = "cpu" if ref.device.type == "cpu" else str(ref.device)
-    r = model.predict(image, imgsz=imgsz, conf=conf, device=device, verbose=False)[0]
+    th = thresholds_for(conf, class_conf, getattr(inner_module(model), "names", None) or {})
+    r = model.predict(image, imgsz=imgsz, conf=th.floor, device=device, verbose=False)[0]
     names = {int(k): str(v) for k, v in dict(getattr(r, "names", {}) or {}).items()}
     b = r.boxes
     if b is None or len(b) == 0:
         return Detections(np.zeros((0, 4), np.float32), np.zeros(0, int), np.zeros(0), names)
-    return Detections(
-        b.xyxy.cpu().numpy().astype(np.float32),
-        b.cls.cpu().numpy().astype(int),
-        b.conf.cpu().numpy().astype(np.float32),
-        names,
-    )
+    xyxy = b.xyxy.cpu().numpy().astype(np.float32)
+    cls = b.cls.cpu().numpy().astype(int)
+    scores = b.conf.cpu().numpy().astype(np.float32)
+    keep = th.keep(scores, cls)
+    return Detections(xyxy[keep], cls[keep], scores[keep], names)

@@ -7,7 +7,7 @@ in :mod:`grace.explain.render` and :func:`grace.images.draw_detections`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,11 +29,14 @@ from grace.explain.options import (
 )
 from grace.explain.render import (
     COLORMAPS,
+    GAP,
     Detections,
     colorbar,
+    colorbar_width,
     compose,
     overlay,
     panel_shape,
+    title_height,
 )
 from grace.fileio import atomic_write_bytes, atomic_write_with
 from grace.images import draw_detections, read_image
@@ -44,6 +47,8 @@ __all__ = [
     "compare_models",
     "default_imgsz",
     "default_title",
+    "figure_shape",
+    "fit_panel_height",
     "load_models",
     "raw_path",
     "render_figure",
@@ -112,6 +117,43 @@ def default_imgsz(model, fallback: int = 640) -> int:
         return int(v) if v else fallback
     except (TypeError, ValueError):
         return fallback
+
+
+def figure_shape(
+    image_hw: tuple[int, int],
+    n_maps: int,
+    panel_height: int | None = None,
+    value_range: tuple[float, float] | None = None,
+    method: str = DEFAULT_METHOD,
+) -> tuple[int, int]:
+    """``(height, width)`` of the figure :func:`render_figure` draws with these arguments,
+    without drawing it (for laying it out at a given size)."""
+    ph, pw = panel_shape(image_hw, panel_height)
+    width = (1 + n_maps) * pw + n_maps * GAP
+    if value_range is not None:
+        label = METHOD_LABELS.get(method, method)
+        width += GAP + colorbar_width(ph, value_range[0], value_range[1], label)
+    return title_height(ph) + ph, width
+
+
+def fit_panel_height(
+    image_hw: tuple[int, int],
+    n_maps: int,
+    box_hw: tuple[int, int],
+    value_range: tuple[float, float] | None = None,
+    method: str = DEFAULT_METHOD,
+) -> int:
+    """The largest panel height whose figure (:func:`figure_shape`) fits in ``box_hw`` pixels:
+    the figure drawn at the size it is shown, so that it is sharp there (at least 1)."""
+    lo, hi = 1, max(1, int(box_hw[0]))
+    while lo < hi:  # the figure grows with the panel height
+        mid = (lo + hi + 1) // 2
+        h, w = figure_shape(image_hw, n_maps, mid, value_range, method)
+        if h <= box_hw[0] and w <= box_hw[1]:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
 
 
 def render_figure(
@@ -199,19 +241,23 @@ def compare_models(
     detections: bool = False,
     conf: float = DEFAULT_CONF,
     method: str = DEFAULT_METHOD,
+    class_conf: Mapping[str, float] | None = None,
 ) -> Comparison:
     """CAMs of ``models`` on ``image`` (BGR) by one method at one input size (default: the first
     model's training size), optionally their detections, normalised with one global range.
 
     ``conf`` is both the confidence of the detections drawn and, for the gradient methods, that of
-    the detections whose class scores are the target: the boxes shown are the ones explained."""
+    the detections whose class scores are the target: the boxes shown are the ones explained.
+    ``class_conf`` (``{class name: threshold}``) overrides it for some classes, in both roles."""
     if method not in METHOD_NAMES:
         raise GraceError(f"--method {method}: use one of {', '.join(METHOD_NAMES)}")
     size = int(imgsz) if imgsz else default_imgsz(models[0])
     if size < 32:
         raise GraceError(f"--imgsz {size}: must be at least 32")
-    cams = compute_cams(image, models, layer=layer, imgsz=size, method=method, conf=conf)
-    dets = [detect(m, image, size, conf) for m in models] if detections else None
+    cams = compute_cams(
+        image, models, layer=layer, imgsz=size, method=method, conf=conf, class_conf=class_conf
+    )
+    dets = [detect(m, image, size, conf, class_conf) for m in models] if detections else None
     raws = [c.raw for c in cams]
     lo, hi = global_range(raws)
     return Comparison(cams, dets, (lo, hi), normalize_global(raws, lo, hi), size, method)

@@ -9,8 +9,16 @@ from dataclasses import dataclass
 from torch import nn
 
 from grace.errors import GraceError
+from grace.explain.layer_names import HEAD_P3_AFTER_FEN, LayerInfo, layer_names
 
-__all__ = ["TargetLayer", "capture_output", "inner_module", "resolve_layer"]
+__all__ = [
+    "TargetLayer",
+    "capture_output",
+    "inner_module",
+    "layer_choices",
+    "resolve_layer",
+    "target_name",
+]
 
 
 @dataclass
@@ -105,6 +113,53 @@ def resolve_layer(model, layer: int | None = None) -> TargetLayer:
     if p3 < 0:  # Ultralytics "from" indices may be relative: -1 is the layer before the head
         p3 += hi
     return TargetLayer(seq[p3], p3, f"model.{p3} (P3 input of {type(head).__name__})")
+
+
+def _step(module: nn.Module) -> int:
+    """+1 for a stride-2 convolution, -1 for a 2x upsampling, else 0 (see :class:`LayerInfo`)."""
+    conv = getattr(module, "conv", None)
+    stride = getattr(conv, "stride", None) if isinstance(conv, nn.Module) else None
+    if isinstance(stride, (tuple, list)) and stride and int(stride[0]) > 1:
+        return max(1, int(stride[0]).bit_length() - 1)
+    scale = getattr(module, "scale_factor", None)
+    if isinstance(module, nn.Upsample) and scale:
+        return -max(1, int(float(scale)).bit_length() - 1)
+    return 0
+
+
+def _names(net: nn.Module) -> list[str]:
+    seq = _layers(net)
+    infos = []
+    for i, m in enumerate(seq):
+        f = getattr(m, "f", -1)
+        f = [f] if isinstance(f, int) else list(f)
+        infos.append(
+            LayerInfo(type(m).__name__, tuple(j + i if j < 0 else j for j in f), _step(m))
+        )
+    yaml = getattr(net, "yaml", None)
+    n_backbone = len(yaml.get("backbone", [])) if isinstance(yaml, dict) else 0
+    head = seq[-1]
+    f = getattr(head, "f", None)
+    inputs = [j + len(seq) - 1 if j < 0 else j for j in f] if isinstance(f, (list, tuple)) else []
+    fen = isinstance(getattr(head, "fen", None), nn.Module)
+    return layer_names(infos, n_backbone, inputs, fen)
+
+
+def layer_choices(model) -> list[tuple[int, str]]:
+    """The layers a CAM can explain (every layer but the head), as ``(index, name)`` with the
+    names of :func:`grace.explain.layer_names.layer_names` (``"backbone P5 (SPPF)"``)."""
+    names = _names(inner_module(model))
+    return list(enumerate(names[:-1]))
+
+
+def target_name(model, layer: int | None = None) -> str:
+    """The name of the layer :func:`resolve_layer` picks: ``"P3 input of the head (after
+    Lite-FEN)"`` for GRACE's default, ``"P3 input of the head"`` for a plain model's."""
+    target = resolve_layer(model, layer)
+    net = inner_module(model)
+    if target.module is getattr(_layers(net)[-1], "fen", None):
+        return HEAD_P3_AFTER_FEN
+    return _names(net)[target.index]
 
 
 @contextmanager

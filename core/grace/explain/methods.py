@@ -17,7 +17,7 @@ the sign convention of :func:`grace.explain.eigencam.orient` before the library'
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
 
@@ -66,7 +66,9 @@ class DetectionScoreTarget:
     """pytorch-grad-cam target: the summed class scores of the detections NMS keeps.
 
     Called with one image's predictions ``(4 + nc, anchors)``, it runs Ultralytics' NMS (at
-    ``conf`` and :data:`PREDICT_IOU`, as ``predict`` does) on a detached copy, then returns the sum
+    ``conf`` and :data:`PREDICT_IOU`, as ``predict`` does; with ``per_class`` thresholds at the
+    lowest of them, then each detection kept at its class's threshold, as
+    :class:`grace.infer.thresholds.ClassThresholds` does) on a detached copy, then returns the sum
     over the kept detections of their class score, a differentiable scalar. With no detection the
     sum is 0 and every gradient map is 0 (``kept`` says so).
 
@@ -76,8 +78,15 @@ class DetectionScoreTarget:
         How many detections the last call summed (``None`` before any call).
     """
 
-    def __init__(self, conf: float, iou: float = PREDICT_IOU, max_det: int = 300) -> None:
+    def __init__(
+        self,
+        conf: float,
+        iou: float = PREDICT_IOU,
+        max_det: int = 300,
+        per_class: Mapping[int, float] | None = None,
+    ) -> None:
         self.conf, self.iou, self.max_det = float(conf), float(iou), int(max_det)
+        self.per_class = {int(c): float(t) for c, t in (per_class or {}).items()}
         self.kept: int | None = None
 
     def __call__(self, output: torch.Tensor) -> torch.Tensor:
@@ -86,13 +95,19 @@ class DetectionScoreTarget:
         with torch.no_grad():
             dets, keep = non_max_suppression(
                 output.detach()[None].float(),
-                self.conf,
+                min([self.conf, *self.per_class.values()]),
                 self.iou,
                 max_det=self.max_det,
                 return_idxs=True,
             )
         anchors = keep[0].view(-1).long()
         classes = dets[0][:, 5].long()
+        if self.per_class:
+            limit = torch.full_like(dets[0][:, 4], self.conf)
+            for c, t in self.per_class.items():
+                limit[classes == c] = t
+            mine = dets[0][:, 4] >= limit
+            anchors, classes = anchors[mine], classes[mine]
         self.kept = int(anchors.numel())
         return output[4 + classes, anchors].sum()
 
@@ -190,6 +205,7 @@ def raw_cam(
     x: torch.Tensor,
     conf: float,
     description: str = "the target layer",
+    per_class: Mapping[int, float] | None = None,
 ) -> RawCam:
     """Run one pytorch-grad-cam method on one letterboxed input.
 
@@ -207,6 +223,8 @@ def raw_cam(
         Gradient methods: the confidence of the detections whose class scores are the target.
     description : str
         The layer in words, for the error raised when its output is not a feature map.
+    per_class : mapping of int to float, optional
+        Gradient methods: own thresholds of some classes (by class index), ``conf`` for the rest.
 
     Returns
     -------
@@ -219,7 +237,7 @@ def raw_cam(
     )
     try:
         if method in GRADIENT_METHODS:
-            target = DetectionScoreTarget(conf)
+            target = DetectionScoreTarget(conf, per_class=per_class)
             with torch.enable_grad():
                 maps = cam(x.detach().clone().requires_grad_(True), [target])
             net.zero_grad(set_to_none=True)

@@ -24,6 +24,7 @@ __all__ = [
     "GAP",
     "Detections",
     "colorbar",
+    "colorbar_width",
     "colorize",
     "compose",
     "overlay",
@@ -205,6 +206,21 @@ def _fmt(v: float) -> str:
     return f"{v:.3g}"
 
 
+def _colorbar_sizes(height: int) -> tuple[int, int, float, int]:
+    """Bar width, margin, font scale and thickness of a colour bar ``height`` pixels high."""
+    bar_w = max(12, round(0.05 * height))
+    margin = max(4, round(0.02 * height))
+    return bar_w, margin, max(_MIN_FONT_SCALE, 0.45 * height / 256), max(1, round(height / 400))
+
+
+def colorbar_width(height: int, vmin: float, vmax: float, label: str = "raw") -> int:
+    """The width :func:`colorbar` gives a bar of ``height`` pixels with these labels."""
+    bar_w, margin, scale, thick = _colorbar_sizes(int(height))
+    texts = [_fmt(vmax), _fmt(vmin), label]
+    tw = max(cv2.getTextSize(t, _FONT, scale, thick)[0][0] for t in texts)
+    return bar_w + 2 * margin + tw + margin
+
+
 def colorbar(
     height: int, vmin: float, vmax: float, colormap: str = DEFAULT_COLORMAP, label: str = "raw"
 ) -> np.ndarray:
@@ -215,19 +231,15 @@ def colorbar(
     numpy.ndarray, (height, width, 3) BGR uint8; the width fits the labels.
     """
     height = int(height)
-    bar_w = max(12, round(0.05 * height))
-    margin = max(4, round(0.02 * height))
-    scale, thick = max(_MIN_FONT_SCALE, 0.45 * height / 256), max(1, round(height / 400))
-    texts = [_fmt(vmax), _fmt(vmin), label]
-    tw = max(cv2.getTextSize(t, _FONT, scale, thick)[0][0] for t in texts)
+    bar_w, margin, scale, thick = _colorbar_sizes(height)
     th = cv2.getTextSize("0", _FONT, scale, thick)[0][1]
-    out = np.full((height, bar_w + 2 * margin + tw + margin, 3), BACKGROUND, np.uint8)
+    out = np.full((height, colorbar_width(height, vmin, vmax, label), 3), BACKGROUND, np.uint8)
     ramp = np.linspace(1.0, 0.0, height - 2 * margin, dtype=np.float32)[:, None]
     out[margin : height - margin, margin : margin + bar_w] = colorize(
         np.repeat(ramp, bar_w, axis=1), colormap
     )
     x = 2 * margin + bar_w
-    cv2.putText(out, texts[0], (x, margin + th), _FONT, scale, TEXT, thick, cv2.LINE_AA)
-    cv2.putText(out, texts[1], (x, height - margin), _FONT, scale, TEXT, thick, cv2.LINE_AA)
+    cv2.putText(out, _fmt(vmax), (x, margin + th), _FONT, scale, TEXT, thick, cv2.LINE_AA)
+    cv2.putText(out, _fmt(vmin), (x, height - margin), _FONT, scale, TEXT, thick, cv2.LINE_AA)
     cv2.putText(out, label, (x, (height + th) // 2), _FONT, scale, TEXT, thick, cv2.LINE_AA)
     return out

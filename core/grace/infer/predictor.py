@@ -11,6 +11,7 @@ import numpy as np
 
 from grace.errors import GraceError
 from grace.infer.frames import Frame
+from grace.infer.stamp import RunStamp, video_seconds
 from grace.infer.thresholds import ClassThresholds
 
 RECORD_FIELDS = (
@@ -26,6 +27,11 @@ RECORD_FIELDS = (
     "width",
     "height",
     "model",
+    "model_path",
+    "model_sha256",
+    "threshold",
+    "timestamp_s",
+    "time",
 )
 
 
@@ -42,30 +48,37 @@ class FrameResult:
     def __len__(self) -> int:
         return int(len(self.scores))
 
-    def records(self, names: Sequence[str], model: str) -> list[dict]:
-        """One dict per detection with the fields of :data:`RECORD_FIELDS`."""
+    def records(self, names: Sequence[str], model: str | RunStamp) -> list[dict]:
+        """One dict per detection with the fields of :data:`RECORD_FIELDS`.
+
+        ``model`` is the run's :class:`~grace.infer.stamp.RunStamp` (full path, SHA-256,
+        thresholds, start time), or only the checkpoint's file name (the other fields empty).
+        ``timestamp_s`` is a video frame's position (index / fps), ``None`` for a still image.
+        """
+        stamp = model if isinstance(model, RunStamp) else RunStamp(str(model))
         f = self.frame
+        seconds = video_seconds(int(f.index), f.fps) if f.is_video else None
         out = []
         for box, s, c in zip(
             self.boxes.tolist(), self.scores.tolist(), self.classes.tolist(), strict=True
         ):
             c = int(c)
-            out.append(
-                {
-                    "source": f.source,
-                    "frame": int(f.index),
-                    "class": str(names[c]) if 0 <= c < len(names) else str(c),
-                    "class_id": c,
-                    "confidence": round(float(s), 5),
-                    "x1": round(box[0], 2),
-                    "y1": round(box[1], 2),
-                    "x2": round(box[2], 2),
-                    "y2": round(box[3], 2),
-                    "width": f.width,
-                    "height": f.height,
-                    "model": model,
-                }
-            )
+            rec = {
+                "source": f.source,
+                "frame": int(f.index),
+                "class": str(names[c]) if 0 <= c < len(names) else str(c),
+                "class_id": c,
+                "confidence": round(float(s), 5),
+                "x1": round(box[0], 2),
+                "y1": round(box[1], 2),
+                "x2": round(box[2], 2),
+                "y2": round(box[3], 2),
+                "width": f.width,
+                "height": f.height,
+                **stamp.fields(c, f.time),
+                "timestamp_s": seconds,
+            }
+            out.append({k: rec[k] for k in RECORD_FIELDS})
         return out
 
 

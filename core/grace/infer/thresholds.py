@@ -97,3 +97,19 @@ def make_thresholds(
     if isinstance(class_conf, Mapping):
         class_conf = [f"{k}={v}" for k, v in class_conf.items()]
     return ClassThresholds(conf, parse_class_conf(class_conf or [], names))
+
+
+def thresholds_for(
+    conf: float, by_name: Mapping[str, float] | None, names: Sequence[str] | Mapping[int, str]
+) -> ClassThresholds:
+    """:class:`ClassThresholds` of one model from a global value and ``{class name: value}``.
+
+    For a view that holds thresholds by name (the GUI's Inference tab) and applies them to
+    models whose classes may differ: a name the model lacks is ignored; a class the mapping
+    lacks follows ``conf``.
+    """
+    if isinstance(names, Mapping):
+        names = [str(names[k]) for k in sorted(names)]
+    index = {str(n): i for i, n in enumerate(names)}
+    per_class = {index[k]: float(v) for k, v in (by_name or {}).items() if k in index}
+    return ClassThresholds(float(conf), per_class)

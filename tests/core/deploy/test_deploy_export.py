@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from conftest import DEMO_DATA, IMGSZ
+from _deploy_helpers import DEMO_DATA, IMGSZ
 
 pytestmark = pytest.mark.slow
 

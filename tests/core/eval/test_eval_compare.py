@@ -218,14 +218,13 @@ def test_corrupt_metrics_json_is_one_line(runs):
         compare([str(p) for p in runs])
 
 
-def test_runs_validated_under_different_protocols_are_flagged(runs):
+def test_runs_validated_under_different_protocols_are_refused(runs):
     """metrics.json without a protocol was written by grace val's Ultralytics validator."""
     doc = json.loads((runs[1] / "val" / "metrics.json").read_text())
     (runs[1] / "val" / "metrics.json").write_text(json.dumps({**doc, "protocol": "deployed"}))
-    result = compare([str(p) for p in runs])
-    assert [r["protocol"] for r in result["runs"]] == ["ultralytics", "deployed", None]
-    assert result["problems"] == [
+    with pytest.raises(GraceError) as e:
+        compare([str(p) for p in runs])
+    assert str(e.value) == (
         "runs evaluated under different grace val protocols (yolo11s: ultralytics, grace: "
         "deployed): their figures are not comparable; re-run grace val with one --protocol"
-    ]
-    assert "- grace: val/metrics.json (protocol deployed)" in result["markdown"]
+    )

@@ -1,8 +1,7 @@
-"""The Eigen-CAM tab's work, free of Qt: what to compute (:class:`CamRequest`), the job that
-loads checkpoints (cached by path) and computes the maps (by the CAM method chosen, Eigen-CAM by
-default) and detections through the engine
-(:func:`run_job`), what comes back (:class:`CamResult`) and the cheap re-render of the composite
-from the cached maps (:func:`render_composite`).
+"""The Eigen-CAM session's job, free of Qt: what to compute (:class:`CamRequest`), the job that
+loads checkpoints (cached by path and modification time) and computes the maps (by the CAM method
+chosen, Eigen-CAM by default) and the detections at the Inference tab's thresholds through the
+engine (:func:`run_job`), and what comes back (:class:`CamResult`).
 
 The figure is the one ``grace cam`` writes (:func:`grace.explain.figure.run_cam`): input image,
 one overlay per checkpoint, one global normalisation, a colour bar labelled with the raw range.
@@ -11,26 +10,29 @@ Torch and Ultralytics are imported on first use only (in the worker).
 
 from __future__ import annotations
 
+import os
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from grace.errors import GraceError
-from grace.explain.options import DEFAULT_METHOD, METHOD_LABELS
+from grace.explain.options import DEFAULT_CONF, DEFAULT_METHOD, METHOD_LABELS
 
 __all__ = [
     "MAX_CHECKPOINTS",
     "CamRequest",
     "CamResult",
     "ModelCache",
+    "Stopped",
+    "checkpoint_labels",
+    "range_text",
     "refusal",
-    "render_composite",
     "run_job",
-    "write_png",
+    "same_file",
 ]
 
 #: Side-by-side panels of one comparison (the issue: "up to four checkpoints").
@@ -38,24 +40,48 @@ MAX_CHECKPOINTS = 4
 
 
 class Stopped(Exception):
-    """The tab no longer wants this result (it is closing)."""
+    """Nobody wants this result any more (the session is shutting down)."""
+
+
+def same_file(a: str, b: str) -> bool:
+    """``a`` and ``b`` name one file (a relative path, a symbolic link and the real path do)."""
+    return os.path.realpath(a) == os.path.realpath(b)
 
 
 def refusal(selected: Sequence[str], path: str, limit: int = MAX_CHECKPOINTS) -> str:
     """Why ``path`` cannot join the checkpoints ``selected`` (``""`` when it can)."""
     if not Path(path).is_file():
         return f"{path}: file not found"
-    if path in selected:
-        return f"{Path(path).name} is already in the comparison"
+    if any(same_file(path, p) for p in selected):
+        return f"{path}: already in the comparison"
     if len(selected) >= limit:
-        return f"At most {limit} checkpoints: remove one before adding {Path(path).name}"
+        return f"At most {limit} checkpoints: remove one before adding {path}"
     return ""
+
+
+def _title(path: str) -> str:
+    """``RUN/best.pt`` inside a run directory, else the file name (``grace cam``'s titles)."""
+    p = Path(path)
+    if p.parent.name == "weights" and p.parent.parent.name:
+        return f"{p.parent.parent.name}/{p.name}"
+    return p.name
+
+
+def checkpoint_labels(paths: Sequence[str]) -> list[str]:
+    """One label per checkpoint that tells them apart: ``RUN/best.pt`` (the run's name), and
+    where two would read the same, the folder too (``RUN/best.pt — /runs/a/RUN/weights``)."""
+    titles = [_title(p) for p in paths]
+    return [
+        f"{t} — {Path(p).parent}" if titles.count(t) > 1 else t
+        for p, t in zip(paths, titles, strict=True)
+    ]
 
 
 @dataclass(frozen=True)
 class CamRequest:
-    """One comparison: an image (a file, or an array with its name), checkpoints, a layer and a
-    CAM method (:data:`grace.explain.options.METHOD_NAMES`)."""
+    """One comparison: an image (a file, or an array with its name), checkpoints, a layer, a CAM
+    method (:data:`grace.explain.options.METHOD_NAMES`) and the detection thresholds (a global
+    one and own ones by class name)."""
 
     weights: tuple[str, ...]
     image_path: str | None = None
@@ -63,7 +89,8 @@ class CamRequest:
     image_name: str = ""
     layer: int | None = None
     device: str = "cpu"
-    conf: float = 0.25
+    conf: float = DEFAULT_CONF
+    class_conf: Mapping[str, float] = field(default_factory=dict)
     method: str = DEFAULT_METHOD
 
     @property
@@ -73,7 +100,7 @@ class CamRequest:
 
 @dataclass
 class CamResult:
-    """What one job computed; :func:`render_composite` draws it at any opacity."""
+    """What one job computed; the session draws it at any size, opacity and colormap."""
 
     request: CamRequest
     image: np.ndarray  # BGR uint8, the input
@@ -84,7 +111,9 @@ class CamResult:
     value_range: tuple[float, float]  # the one global raw (min, max) over all maps
     maps01: list[np.ndarray]  # the maps normalised with value_range
     imgsz: int
-    layers: list[tuple[int, str]]  # what can be chosen: (index, "model.N (Type)")
+    layers: list[tuple[int, str]]  # what can be chosen: (index, "backbone P5 (SPPF)")
+    layer_names: list[str]  # the layer explained in each model, in words
+    default_layer: str  # what the default layer is called for these models
     failed: list[tuple[str, str]] = field(default_factory=list)  # (checkpoint, one-line reason)
     seconds: float = 0.0
 
@@ -118,34 +147,37 @@ class ModelCache:
         return len(self._models)
 
 
-def layer_choices(models: Sequence) -> list[tuple[int, str]]:
-    """The layers every model has, as ``(index, description)`` in :func:`resolve_layer`'s
-    words for the first model (``"model.16 (C3k2)"``)."""
-    from grace.explain.layers import inner_module, resolve_layer
+def _read(request: CamRequest) -> np.ndarray:
+    from grace.images import read_image
 
-    n = min(len(inner_module(m).model) for m in models)
-    return [(i, resolve_layer(models[0], i).description) for i in range(n)]
+    if request.image is not None:
+        image = np.ascontiguousarray(request.image)
+        return np.repeat(image[:, :, None], 3, axis=2) if image.ndim == 2 else image
+    if request.image_path:
+        return read_image(request.image_path)  # GraceError "<path>: <reason>"
+    raise GraceError("no image chosen")
 
 
 def run_job(request: CamRequest, cache: ModelCache, stop: threading.Event | None = None):
-    """Load (or reuse) the checkpoints, compute their Eigen-CAMs and detections on the image.
+    """Load (or reuse) the checkpoints, compute their CAMs and detections on the image.
 
     Mirrors :func:`grace.explain.figure.run_cam`'s steps (read, load, default imgsz, CAMs,
     detections, one global range) through the engine's functions. A checkpoint that does not
     load is left out and reported in ``failed``; if none loads, the first reason is raised.
+
+    Raises
+    ------
+    GraceError
+        One line naming the file: an unreadable image, or no checkpoint that loads.
+    Stopped
+        ``stop`` was set (the session is shutting down).
     """
     from grace.explain import figure
-    from grace.images import read_image
+    from grace.explain.layer_names import HEAD_P3_AFTER_FEN
+    from grace.explain.layers import layer_choices, target_name
 
     t0 = time.perf_counter()
-    if request.image is not None:
-        image = np.ascontiguousarray(request.image)
-        if image.ndim == 2:
-            image = np.repeat(image[:, :, None], 3, axis=2)
-    elif request.image_path:
-        image = read_image(request.image_path)
-    else:
-        raise GraceError("no image chosen")
+    image = _read(request)
     models, weights, failed = [], [], []
     for w in request.weights:
         if stop is not None and stop.is_set():
@@ -165,7 +197,12 @@ def run_job(request: CamRequest, cache: ModelCache, stop: threading.Event | None
         detections=True,
         conf=request.conf,
         method=request.method,
+        class_conf=request.class_conf,
     )
+    names = [target_name(m, request.layer) for m in models]
+    choices = [layer_choices(m) for m in models]
+    n = min(len(c) for c in choices)
+    fen = HEAD_P3_AFTER_FEN in [target_name(m) for m in models]
     return CamResult(
         request=request,
         image=image,
@@ -176,53 +213,43 @@ def run_job(request: CamRequest, cache: ModelCache, stop: threading.Event | None
         value_range=comparison.value_range,
         maps01=comparison.maps01,
         imgsz=comparison.imgsz,
-        layers=layer_choices(models),
+        layers=choices[0][:n],
+        layer_names=names,
+        default_layer=HEAD_P3_AFTER_FEN if fen else "P3 input of the head",
         failed=failed,
         seconds=time.perf_counter() - t0,
     )
 
 
-def render_composite(
-    result: CamResult, opacity: float, detections: bool, colormap: str = "inferno"
-) -> np.ndarray:
-    """The figure ``grace cam`` writes, from the cached maps (no model is run)."""
-    from grace.explain.figure import render_figure
-
-    return render_figure(
-        result.image,
-        result.maps01,
-        result.titles,
-        input_title=result.request.name,
-        detections=result.detections if detections else None,
-        colormap=colormap,
-        opacity=opacity,
-        value_range=result.value_range,
-        method=result.request.method,
-    )
+def thresholds_text(conf: float, class_conf: Mapping[str, float]) -> str:
+    """``0.25`` or ``0.25; patches 0.40, scratches 0.10`` (the global, then own ones)."""
+    own = ", ".join(f"{k} {v:.2f}" for k, v in sorted(class_conf.items()))
+    return f"{conf:.2f}" + (f"; {own}" if own else "")
 
 
 def range_text(result: CamResult) -> str:
-    """The scale every panel shares, the layers and the input size, one item a line; for the
-    gradient methods, what each map explains (and which maps are empty because nothing was
-    detected)."""
+    """The scale every panel shares, the layer explained, the input size and the thresholds, one
+    item a line; for the gradient methods, what each map explains (and which maps are empty
+    because nothing was detected)."""
     lo, hi = result.value_range
-    label = METHOD_LABELS.get(result.request.method, result.request.method)
-    layers = list(dict.fromkeys(c.layer for c in result.cams))
+    r = result.request
+    label = METHOD_LABELS.get(r.method, r.method)
+    names = list(dict.fromkeys(result.layer_names))
+    layers = names[0] if len(names) == 1 else "; ".join(
+        f"{t}: {n}" for t, n in zip(result.titles, result.layer_names, strict=True)
+    )
+    th = thresholds_text(r.conf, r.class_conf)
+    counts = ", ".join(f"{t} {len(d)}" for t, d in zip(result.titles, result.detections,
+                                                        strict=True))  # fmt: skip
     text = (
         f"One scale for all {len(result.cams)} panels: raw {label} [{lo:.4g}, {hi:.4g}]\n"
-        f"Layer: {'; '.join(layers)}\nNetwork input: {result.imgsz} px"
+        f"Layer: {layers}\nNetwork input: {result.imgsz} px\n"
+        f"Detections at the Inference tab's thresholds ({th}): {counts}"
     )
     targets = [(t, c.targets) for t, c in zip(result.titles, result.cams, strict=True)]
     if any(n is not None for _, n in targets):
-        text += f"\nExplained: the class scores of the detections at conf {result.request.conf}"
+        text += "\nExplained: the class scores of these detections"
         empty = [t for t, n in targets if n == 0]
         if empty:
             text += f"\nNo detection, nothing to explain (empty map): {', '.join(empty)}"
     return text
-
-
-def write_png(figure: np.ndarray, path: str) -> str:
-    """Write the composite as PNG (non-ASCII paths too); returns the path."""
-    from grace.explain.figure import write_figure
-
-    return str(write_figure(figure, path))

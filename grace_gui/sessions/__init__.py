@@ -1,0 +1,2 @@
+"""Qt-free sessions: each tab's state and jobs (what is open, what runs, the results), announced
+with psygnal signals and tested without a QApplication; the tabs only render them."""
