@@ -74,24 +74,30 @@ def add_infer_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "predict",
         help="detect defects in images, folders, videos, cameras and streams",
-        description="Detect defects with a checkpoint (ours or plain Ultralytics).",
+        description="Detect defects with a checkpoint (ours or plain Ultralytics), an exported "
+        "model (OpenVINO folder, .onnx) or a model package. Thresholds: --conf/--class-conf, "
+        "over --thresholds FILE|auto, over a package's own, over the default conf 0.25.",
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument(
         "source", metavar="SOURCE", nargs="?", help="image, folder, glob, video, camera, URL"
     )
-    p.add_argument("--weights", required=True, help="checkpoint (.pt)")
+    p.add_argument(
+        "--weights", required=True, help="checkpoint (.pt), OpenVINO folder, .onnx or package"
+    )
     p.add_argument(
         "--conf",
         type=float,
-        help="global confidence threshold (default 0.25, or the --thresholds file's)",
+        help="global confidence threshold (default: the --thresholds file's, else a package's "
+        "thresholds, else 0.25)",
     )
     p.add_argument(
         "--thresholds",
         metavar="FILE|auto",
         help="per-class thresholds from grace calibrate (auto: <weights stem>.thresholds.json "
-        "beside the weights); --conf and --class-conf override it",
+        "beside the weights); used instead of a package's own; --conf and --class-conf "
+        "override it",
     )
     p.add_argument(
         "--class-conf",
