@@ -15,8 +15,11 @@ MARKDOWN_FILE = "compare.md"
 CSV_FILE = "compare.csv"
 
 
-def compare(paths: list[str | Path], out: str | Path | None = None) -> dict[str, Any]:
-    """Compare runs; the first is the reference of every Δ.
+def compare(
+    paths: list[str | Path], out: str | Path | None = None, reference: int = 0
+) -> dict[str, Any]:
+    """Compare runs against ``paths[reference]`` (the first unless chosen); a Δ only between
+    runs of one protocol (:func:`grace.eval.tables.deltas`).
 
     Parameters
     ----------
@@ -24,19 +27,25 @@ def compare(paths: list[str | Path], out: str | Path | None = None) -> dict[str,
         Run directories (``grace train`` output), or ``grace val --out`` directories.
     out
         If given, ``compare.md`` and ``compare.csv`` are written there.
+    reference
+        Index in ``paths`` of the run every Δ is taken against.
 
     Returns
     -------
     dict
-        ``reference`` (first run's name), ``runs`` (each with ``metrics``, ``size``,
-        ``per_class`` as fractions, ``parameters``, ``latency_ms``, ``source``, ``problems``
-        and ``delta`` in percentage points), ``markdown``, ``csv``, ``files`` (paths written)
+        ``reference`` (its name), ``reference_index``, ``runs`` (each with ``metrics``,
+        ``size``, ``per_class`` as fractions, ``parameters``, ``latency_ms``, ``source``,
+        ``protocol``, ``problems`` and ``delta`` in percentage points, with
+        ``delta["not_comparable"]`` saying why when the protocols differ), ``markdown``, ``csv``,
+        ``files`` (paths written)
         and ``problems`` (every line of the runs' files that was skipped, naming file and line).
     """
     if not paths:
         raise GraceError("compare: give at least one run directory")
+    if not 0 <= reference < len(paths):
+        raise GraceError(f"compare: reference {reference} is not one of the {len(paths)} runs")
     runs = load_runs(list(paths))
-    md, table = markdown(runs), csv_text(runs)
+    md, table = markdown(runs, reference), csv_text(runs, reference)
     files: dict[str, str] = {}
     if out is not None:
         out = Path(out)
@@ -47,8 +56,11 @@ def compare(paths: list[str | Path], out: str | Path | None = None) -> dict[str,
         atomic_write_text(out / CSV_FILE, table)
         files = {"markdown": str(out / MARKDOWN_FILE), "csv": str(out / CSV_FILE)}
     return {
-        "reference": runs[0].name,
-        "runs": [{**asdict(r), "delta": d} for r, d in zip(runs, deltas(runs), strict=True)],
+        "reference": runs[reference].name,
+        "reference_index": reference,
+        "runs": [
+            {**asdict(r), "delta": d} for r, d in zip(runs, deltas(runs, reference), strict=True)
+        ],
         "markdown": md,
         "csv": table,
         "files": files,

@@ -3,6 +3,11 @@
 A run's figures come from ``<run>/val/metrics.json`` (written by ``grace val``) when present,
 else from the ``end`` event of ``<run>/events.jsonl`` (Ultralytics' own validation at the end of
 training: no size buckets, no per-class AP, no latency), else from its last ``epoch`` event.
+
+Each row says its **protocol**, and :func:`grace.eval.tables.deltas` compares only rows of one
+protocol: ``metrics.json``'s own ``"protocol"`` (``deployed`` or ``ultralytics``; files written
+before the field existed are ``ultralytics``), and :data:`PROTOCOL_TRAINING` for figures from
+Ultralytics' validation during training (``events.jsonl``).
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ METRIC_KEYS = ("mAP50-95", "mAP50", "precision", "recall", "f1")
 SIZE_KEYS = ("AP_small", "AP_medium", "AP_large")
 SOURCE_VAL = "val/metrics.json"
 SOURCE_END = "events.jsonl end (Ultralytics)"
+PROTOCOL_VAL_DEFAULT = "ultralytics"  # metrics.json without "protocol" (older grace val)
+PROTOCOL_TRAINING = "ultralytics (training)"  # Ultralytics' end-of-training figures
 
 
 @dataclass
@@ -35,6 +42,7 @@ class RunSummary:
     latency_ms: float | None = None
     settings: dict[str, Any] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)  # lines of its files that were skipped
+    protocol: str = PROTOCOL_TRAINING  # how the figures were measured (Δ only within one)
 
 
 def _not_utf8(raw: bytes, e: UnicodeDecodeError, at: str = "offset") -> str:
@@ -97,6 +105,7 @@ def _from_metrics_json(run: RunSummary, metrics_file: Path) -> None:
     if not isinstance(m, dict) or not isinstance(m.get("metrics"), dict):
         raise GraceError(f"{metrics_file}: no 'metrics' object (not written by grace val?)")
     run.source = SOURCE_VAL if metrics_file.parent.name == "val" else "metrics.json"
+    run.protocol = str(m.get("protocol") or PROTOCOL_VAL_DEFAULT)
     run.metrics = {k: _float(m["metrics"].get(k)) for k in METRIC_KEYS}
     coco = m.get("coco") or {}
     run.size = {k: _float(coco.get(k)) for k in SIZE_KEYS}

@@ -1,7 +1,9 @@
 """Comparison tables in the layout of the paper's Tables 1 and 2 (pure: no I/O).
 
 Figures are shown in percent with two decimals, as the paper; Δ columns are differences
-against the first run in percentage points (computed from the unrounded figures).
+against a reference run (the first unless chosen) in percentage points (computed from the
+unrounded figures), and only for runs measured with the reference's protocol: a Δ across
+protocols is "—" (see :func:`deltas`).
 """
 
 from __future__ import annotations
@@ -49,16 +51,29 @@ def class_names(runs: Sequence[RunSummary]) -> list[str]:
     return list(seen)
 
 
-def deltas(runs: Sequence[RunSummary]) -> list[dict[str, Any]]:
-    """Per run: Δ (pp) of each headline metric, size bucket and class AP against ``runs[0]``.
+def not_comparable(run: RunSummary, ref: RunSummary) -> str:
+    """Why ``run`` has no Δ against ``ref`` (another protocol), or ``""``."""
+    if run.protocol == ref.protocol:
+        return ""
+    return (
+        f"no Δ: {run.name} was measured with the {run.protocol} protocol, the reference "
+        f"{ref.name} with {ref.protocol}; figures of different protocols are not comparable"
+    )
 
-    The first run's entries are all None (it is the reference).
+
+def deltas(runs: Sequence[RunSummary], reference: int = 0) -> list[dict[str, Any]]:
+    """Per run: Δ (pp) of each headline metric, size bucket and class AP against
+    ``runs[reference]``, for runs of the reference's protocol.
+
+    The reference's entries are empty (it is the reference); a run of another protocol has
+    empty entries and ``not_comparable``, the reason in one sentence.
     """
-    ref = runs[0]
+    ref = runs[reference]
     out = []
     for i, r in enumerate(runs):
-        if i == 0:
-            out.append({"metrics": {}, "size": {}, "per_class": {}})
+        if i == reference or not_comparable(r, ref):
+            why = {"not_comparable": not_comparable(r, ref)} if i != reference else {}
+            out.append({"metrics": {}, "size": {}, "per_class": {}, **why})
             continue
         out.append(
             {
@@ -82,10 +97,10 @@ def _delta_cells(d: dict[str, float | None], keys: Sequence[str], first: bool) -
     return ["ref" if first else signed(d.get(k)) for k in keys]
 
 
-def markdown(runs: Sequence[RunSummary]) -> str:
+def markdown(runs: Sequence[RunSummary], reference: int = 0) -> str:
     """Three markdown tables (headline as Tables 1/2, COCO size buckets, AP per class) and
-    notes on the sources of the figures."""
-    ds = deltas(runs)
+    notes on the sources and protocols of the figures."""
+    ds = deltas(runs, reference)
     main_rows, size_rows = [], []
     for i, (r, d) in enumerate(zip(runs, ds, strict=True)):
         main_rows.append(
@@ -93,25 +108,25 @@ def markdown(runs: Sequence[RunSummary]) -> str:
             + [pct(r.metrics.get(k)) for k in METRIC_KEYS]
             + [_num(None if r.parameters is None else r.parameters / 1e6, ".2f")]
             + [_num(r.latency_ms, ".2f")]
-            + _delta_cells(d["metrics"], METRIC_KEYS, i == 0)
+            + _delta_cells(d["metrics"], METRIC_KEYS, i == reference)
         )
         size_rows.append(
             [model_label(r)]
             + [pct(r.size.get(k)) for k in SIZE_KEYS]
-            + _delta_cells(d["size"], SIZE_KEYS, i == 0)
+            + _delta_cells(d["size"], SIZE_KEYS, i == reference)
         )
     names = class_names(runs)
     class_headers = ["Class"]
     for i, r in enumerate(runs):
         class_headers.append(f"{r.name} AP@0.5:0.95 (%)")
-        if i > 0:
+        if i != reference:
             class_headers.append(f"Δ {r.name} (pp)")
     class_rows = []
     for c in names:
         row = [c]
         for i, (r, d) in enumerate(zip(runs, ds, strict=True)):
             row.append(pct(r.per_class.get(c)))
-            if i > 0:
+            if i != reference:
                 row.append(signed(d["per_class"].get(c)))
         class_rows.append(row)
 
@@ -124,8 +139,13 @@ def markdown(runs: Sequence[RunSummary]) -> str:
         parts += [_md_table(class_headers, class_rows), ""]
     else:
         parts += ["No per-class AP (no run has val/metrics.json).", ""]
-    parts += [f"Δ: percentage points against the first run, {model_label(runs[0])}.", ""]
-    parts += ["Sources:", *(f"- {r.name}: {r.source}" for r in runs), ""]
+    ref = runs[reference]
+    parts += [
+        f"Δ: percentage points against {model_label(ref)}, only for runs of its protocol "
+        f"({ref.protocol}); — where the protocols differ.",
+        "",
+    ]
+    parts += ["Sources:", *(f"- {r.name}: {r.source} (protocol {r.protocol})" for r in runs), ""]
     parts.append(
         "metrics.json: `grace val` (COCO 101-point AP; P, R at the confidence maximising the "
         "mean F1; AP_S/M/L by pycocotools; Param as stored; latency = pre-process + inference + "
@@ -135,12 +155,12 @@ def markdown(runs: Sequence[RunSummary]) -> str:
     return "\n".join(parts) + "\n"
 
 
-def csv_text(runs: Sequence[RunSummary]) -> str:
+def csv_text(runs: Sequence[RunSummary], reference: int = 0) -> str:
     """One CSV row per run: headline figures (%), Param (M), latency, size buckets, AP per class
     and every Δ (pp); empty cells where unknown."""
-    ds = deltas(runs)
+    ds = deltas(runs, reference)
     names = class_names(runs)
-    header = ["Model", "run", "path", "variant", "source", *MAIN_HEADERS, "Param (M)"]
+    header = ["Model", "run", "path", "variant", "source", "protocol", *MAIN_HEADERS, "Param (M)"]
     header += ["Latency (ms/img)", *SIZE_HEADERS, *DELTA_HEADERS, *SIZE_DELTA_HEADERS]
     header += [f"AP@0.5:0.95 {c} (%)" for c in names] + [f"Δ AP@0.5:0.95 {c} (pp)" for c in names]
 
@@ -152,7 +172,7 @@ def csv_text(runs: Sequence[RunSummary]) -> str:
     w.writerow(header)
     for r, d in zip(runs, ds, strict=True):
         w.writerow(
-            [model_label(r), r.name, r.path, r.variant or "", r.source]
+            [model_label(r), r.name, r.path, r.variant or "", r.source, r.protocol]
             + [cell(r.metrics.get(k), 100) for k in METRIC_KEYS]
             + [cell(None if r.parameters is None else r.parameters / 1e6)]
             + [cell(r.latency_ms)]

@@ -106,11 +106,11 @@ def test_headline_table_with_deltas_by_hand(runs):
         *"+1.00 +1.19 +2.90 -1.33 +0.81".split(),
     ]
     # training log only: F1 = 2 * 0.7 * 0.6 / 1.3 = 64.615..%; no parameters (no weights), no
-    # latency; deltas 40-42.66, 70-74.69, 70-70.72, 60-73.66, 64.615-72.16 = -7.545
+    # latency; Ultralytics' figures during training are another protocol than grace val's: no Δ
     assert _row(md, "ds_only (ds)") == [
         "ds_only (ds)",
         *"40.00 70.00 70.00 60.00 64.62 — —".split(),
-        *"-2.66 -4.69 -0.72 -13.66 -7.54".split(),
+        *["—"] * 5,
     ]
 
 
@@ -212,3 +212,52 @@ def test_corrupt_metrics_json_is_one_line(runs):
     (runs[1] / "val" / "metrics.json").write_text("{not json")
     with pytest.raises(GraceError, match="metrics.json: not readable JSON"):
         compare([str(p) for p in runs])
+
+
+def _validated(run: Path, map5095: float, protocol: str | None) -> Path:
+    _events(run, [{"type": "start", "time": 0}])
+    _metrics_json(run, (map5095, 0.5, 0.5, 0.5, 0.5), (None,) * 3, {"a": map5095}, None, None)
+    if protocol is not None:
+        doc = json.loads((run / "val" / "metrics.json").read_text())
+        (run / "val" / "metrics.json").write_text(json.dumps({**doc, "protocol": protocol}))
+    return run
+
+
+def test_deltas_only_within_the_reference_protocol(tmp_path):
+    old = _validated(tmp_path / "old", 0.40, None)  # grace val before "protocol": ultralytics
+    ultra = _validated(tmp_path / "ultra", 0.43, "ultralytics")
+    dep_a = _validated(tmp_path / "dep_a", 0.31, "deployed")
+    dep_b = _validated(tmp_path / "dep_b", 0.345, "deployed")
+    trained = tmp_path / "trained"
+    _events(trained, [{"type": "end", "time": 2, "metrics": {"mAP50-95": 0.5}}])
+    paths = [old, ultra, dep_a, dep_b, trained]
+
+    result = compare(paths, reference=2)  # dep_a
+    assert result["reference"] == "dep_a" and result["reference_index"] == 2
+    protocols = [r["protocol"] for r in result["runs"]]
+    assert protocols == [
+        "ultralytics", "ultralytics", "deployed", "deployed", "ultralytics (training)"
+    ]  # fmt: skip
+    d = [r["delta"] for r in result["runs"]]
+    assert d[3]["metrics"]["mAP50-95"] == pytest.approx(3.5)  # 34.5 - 31.0
+    assert d[3]["per_class"]["a"] == pytest.approx(3.5)
+    assert d[2] == {"metrics": {}, "size": {}, "per_class": {}}
+    for i in (0, 1, 4):
+        assert d[i]["metrics"] == {} and "not comparable" in d[i]["not_comparable"]
+    assert "deployed" in d[4]["not_comparable"] and "ultralytics (training)" in d[4][
+        "not_comparable"
+    ]
+    md = result["markdown"]
+    assert _row(md, "old")[-5:] == ["—"] * 5 and _row(md, "dep_a")[-5:] == ["ref"] * 5
+    assert _row(md, "dep_b")[-5] == "+3.50"
+    assert "- trained: events.jsonl end (Ultralytics) (protocol ultralytics (training))" in md
+    rows = list(csv.DictReader(io.StringIO(result["csv"])))
+    assert [r["protocol"] for r in rows] == protocols
+    assert rows[1]["Δ mAP@0.5:0.95 (pp)"] == "" and float(rows[3]["Δ mAP@0.5:0.95 (pp)"]) == 3.5
+
+    # against the old ultralytics row: the explicit "ultralytics" row is of the same protocol
+    again = compare(paths)
+    assert again["runs"][1]["delta"]["metrics"]["mAP50-95"] == pytest.approx(3.0)  # 43 - 40
+    assert again["runs"][3]["delta"]["metrics"] == {}
+    with pytest.raises(GraceError, match="reference 5 is not one of the 5 runs"):
+        compare(paths, reference=5)
