@@ -1,8 +1,8 @@
 """Train tab: a view over a :class:`~grace_gui.sessions.train_run.TrainRunSession` (the run, its
 process and watcher) and a :class:`~grace_gui.sessions.compare.CompareSession` (the Compare
-table). The tab builds the widgets, wires the sessions' signals into the GUI thread
-(superqt's ``ensure_main_thread``) and renders their state on a timer, at most one plot per
-tick, so a burst of events never stalls the GUI.
+table). The tab builds the widgets, wires the sessions' signals into the GUI thread (psygnal's
+queued connections, drained by the tab's timer: no Qt call from a watcher thread) and renders
+their state on that timer, at most one plot per tick, so a burst of events never stalls the GUI.
 
 Quitting while a run is going on leaves it running (a separate process writing its own run
 folder); *Open run…* follows it again, and *Stop* works on any unfinished run shown.
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from psygnal import emit_queued
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -26,7 +27,6 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from superqt.utils import ensure_main_thread
 
 from grace.errors import GraceError
 from grace.train.events import EVENTS_FILE
@@ -106,13 +106,16 @@ class TrainTab(Tab):
         layout.addWidget(scroll)
         layout.addWidget(right, 1)
 
-        s = self.session
-        s.changed.connect(self._mark_dirty)
-        s.log_added.connect(self._append_log)
-        s.started.connect(ensure_main_thread(lambda r: context.status(f"Training started: {r}")))
-        s.failed.connect(ensure_main_thread(lambda *a: context.notifications.error(TITLE, *a)))
-        s.checkpoint_ready.connect(ensure_main_thread(lambda b: self.checkpoint_ready.emit(b)))
-        s.run_ended.connect(ensure_main_thread(self.compare.add_run))
+        s = self.session  # its watcher thread emits; the timer below delivers here (Qt-safe)
+        for signal, slot in (
+            (s.changed, self._mark_dirty),
+            (s.log_added, self.log.append_following),
+            (s.started, lambda run: context.status(f"Training started: {run}")),
+            (s.failed, lambda line, details: context.notifications.error(TITLE, line, details)),
+            (s.checkpoint_ready, lambda best: self.checkpoint_ready.emit(best)),
+            (s.run_ended, self.compare.add_run),
+        ):
+            signal.connect(slot, thread="main")
         self._timer = QTimer(self)
         self._timer.setInterval(REDRAW_MS)
         self._timer.timeout.connect(self._redraw)
@@ -233,11 +236,8 @@ class TrainTab(Tab):
         self.log.clear()
         self.bottom.setCurrentWidget(self.log)
 
-    @ensure_main_thread
-    def _append_log(self, text: str) -> None:
-        self.log.append_following(text)
-
     def _redraw(self) -> None:
+        emit_queued()  # what the sessions' threads announced, delivered in the GUI thread
         s = self.session
         with s.lock:
             if self._dirty:

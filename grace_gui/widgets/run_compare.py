@@ -23,7 +23,6 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from superqt.utils import ensure_main_thread
 
 from grace_gui.sessions.compare import HEADERS, CompareSession
 
@@ -45,8 +44,10 @@ class RunCompare(QWidget):
     def __init__(self, report: Callable[[str, str], None], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.session = CompareSession()
-        self.session.changed.connect(self._show)
-        self.session.failed.connect(ensure_main_thread(report))
+        # computed in a thread: delivered in the GUI thread by psygnal.emit_queued() (the Train
+        # tab's timer calls it)
+        self.session.changed.connect(self._show, thread="main")
+        self.session.failed.connect(report, thread="main")
         self.table = QTableWidget(0, len(HEADERS))
         self.table.setHorizontalHeaderLabels(list(HEADERS))
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -114,7 +115,6 @@ class RunCompare(QWidget):
         menu.addAction(action)
         menu.exec(self.table.viewport().mapToGlobal(pos))
 
-    @ensure_main_thread
     def _show(self) -> None:
         s = self.session
         self.table.setSortingEnabled(False)  # fill, then sort as the user last chose
