@@ -97,25 +97,29 @@ class TrainRunSession:
         self.series = RunSeries()
         self.stopping = False
         self.start_failure = ""  # why the last start did not start
+        self._live_started = False  # the process' own start event was read
+        self._live_ended = False  # ... and its end or error event (it may still be exiting)
         self._watch: _Watch | None = None
 
     # ---- state ------------------------------------------------------------------------------
     @property
     def running(self) -> bool:
-        """A training process of the shown run is going on (its end not read yet)."""
-        return process_alive(self.proc) and not self.series.finished
+        """A training process of the shown run is going on (its end event not read yet; a
+        resumed run's earlier end event does not count)."""
+        return process_alive(self.proc) and not self._live_ended
 
     def can_start(self) -> bool:
         return not self.running
 
     def can_stop(self) -> bool:
+        """Once the process has started training (a STOP file written before is removed by the
+        trainer as it starts), or for an unfinished run of another session."""
         s = self.series
-        return (
-            self.run_dir is not None
-            and not s.finished
-            and not self.stopping
-            and (self.running or s.n_events > 0)
-        )
+        if self.run_dir is None or self.stopping:
+            return False
+        if self.proc is not None:
+            return self.running and self._live_started
+        return not s.finished and s.n_events > 0
 
     def can_resume(self) -> bool:
         s = self.series
@@ -142,7 +146,7 @@ class TrainRunSession:
         rc = self.proc.poll() if self.proc is not None else None
         if rc not in (None, 0) and not s.finished:
             return f"the training process exited with code {rc} (see the log)"
-        if self.proc is not None and rc is None and s.start_time is None:
+        if self.running and not self._live_started:
             return "starting the training process (checking the dataset and weights)…"
         text = s.status()
         if s.finished and s.best:
@@ -213,6 +217,7 @@ class TrainRunSession:
             self.series = RunSeries()
             self.stopping = False
             self.start_failure = ""
+            self._live_started = self._live_ended = False
         self._watch = _Watch(self, run_dir, proc, log or run_dir / LOG_FILE)
         self.changed.emit()
         self._watch.start()
@@ -245,9 +250,12 @@ class TrainRunSession:
             self.series.add(events)
         for e in events:
             kind = e.get("type")
-            if kind == "start" and watch.proc is not None:
+            if kind == "start" and live and watch.proc is not None:
+                self._live_started = True
                 self.started.emit(str(watch.run_dir))
-            elif kind == "error" and not watch.reported:
+            if kind in ("end", "error") and live and watch.proc is not None:
+                self._live_ended = True
+            if kind == "error" and not watch.reported and (live or watch.proc is None):
                 watch.reported = True
                 name = watch.run_dir.name
                 self.failed.emit(f"{name}: {e.get('message', 'training failed')}",

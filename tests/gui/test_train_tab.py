@@ -328,6 +328,7 @@ def test_real_training_live_sampler_stop_and_resume(qtbot, train_tab, tiny_data,
     qtbot.waitUntil(lambda: 0 < box.progress.value() < 1000 and "ETA" in box.status_label.text())
     # how long the GUI thread stalls meanwhile is a benchmark figure, not asserted here:
     # python -m grace_gui.bench --stall train
+    assert tab.stop_button.isEnabled()
     tab.stop_training()
     qtbot.waitUntil(lambda: session.series.finished, timeout=120_000)
     qtbot.waitUntil(tab.resume_button.isEnabled, timeout=5000)  # at the end event, not the exit
@@ -362,6 +363,7 @@ def test_real_training_live_sampler_stop_and_resume(qtbot, train_tab, tiny_data,
     qtbot.waitUntil(
         lambda: any(e["type"] == "sampler" for e in read_events(run)[n_before:]), timeout=180_000
     )
+    qtbot.waitUntil(tab.stop_button.isEnabled, timeout=10_000)  # the resumed start event read
     tab.stop_training()
     qtbot.waitUntil(lambda: session.proc.poll() is not None and session.series.finished,
                     timeout=120_000)  # fmt: skip
