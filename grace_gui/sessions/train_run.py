@@ -291,7 +291,7 @@ class _Watch(threading.Thread):
         super().__init__(name=f"watch {run_dir.name}", daemon=True)
         self.session, self.run_dir, self.proc = session, run_dir, proc
         self.stop_event = threading.Event()
-        self.live = proc is not None  # the events arrive as they happen (not a backlog)
+        self.live = False  # the first read is the backlog (a resumed run's earlier events)
         self.reported = False
         self.events = EventTail(run_dir / EVENTS_FILE)
         self.log = LogTail(log)

@@ -368,7 +368,7 @@ def test_real_training_live_sampler_stop_and_resume(qtbot, train_tab, tiny_data,
     qtbot.waitUntil(lambda: session.proc.poll() is not None and session.series.finished,
                     timeout=120_000)  # fmt: skip
     # the resumed process' own output is in the log after its command line
-    qtbot.waitUntil(lambda: tab.log.toPlainText().split(marker)[-1].strip(), timeout=10_000)
+    qtbot.waitUntil(lambda: "Resuming" in tab.log.toPlainText().split(marker)[-1], timeout=10_000)
     resumed = read_events(run)[n_before:]
     assert next(e for e in resumed if e["type"] == "start")["resumed"] is True
     assert resumed[-1]["type"] == "end" and resumed[-1]["stopped"] is True
