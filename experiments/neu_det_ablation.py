@@ -2,12 +2,14 @@
 
     python experiments/neu_det_ablation.py --protocol cpu  # yolo11n, 256 px, 12 epochs, CPU
     python experiments/neu_det_ablation.py --protocol gpu  # the paper: yolo11s, 640, 200 epochs
-    python experiments/neu_det_ablation.py --protocol cpu --variants baseline grace
+    python experiments/neu_det_ablation.py --protocol cpu --variants baseline grace --seeds 0 1 2
 
 Each step runs the public command line (``grace ...``) in a child process, so a failing variant
 does not take the others with it. Finished runs are skipped, so an interrupted experiment is
-continued by running the same command again. The table lands in ``experiments/results/<protocol>/``
-with the exact command that produced it.
+continued by running the same command again. Each finished run's ``grace val`` metrics (evaluated
+as deployed) are copied to ``experiments/results/<protocol>/<variant>-seed<N>.metrics.json`` as
+soon as they exist, so nothing finished is lost; the table (seeds of one variant aggregated) lands
+beside them with the exact command that produced it.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import argparse
 import json
 import platform
 import shlex
+import shutil
 import subprocess
 import sys
 import time
@@ -82,54 +85,58 @@ def main(argv: list[str] | None = None) -> int:
         default=str(REPO / "runs" / "ablation"),
         help="where the converted dataset and the run directories go",
     )
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seeds", type=int, nargs="+", default=[0])
     p.add_argument("--device", help="override the protocol's device")
     a = p.parse_args(argv)
     cfg = dict(PROTOCOLS[a.protocol], **({"device": a.device} if a.device else {}))
     work = Path(a.work).resolve()
     data = work / "neu-det" / "data.yaml"
-    if not data.is_file():
-        run(grace("data", "import", "neu-det", a.neu_det, str(data.parent), "--seed", str(a.seed)))
+    if not data.is_file():  # the split is fixed (seed 0) whatever the training seeds
+        run(grace("data", "import", "neu-det", a.neu_det, str(data.parent), "--seed", "0"))
     project = work / a.protocol
-    runs = []
-    for variant in a.variants:
-        run_dir = project / variant
-        if not finished(run_dir):
-            run(
-                grace(
-                    "train",
-                    "--data",
-                    str(data),
-                    "--variant",
-                    variant,
-                    "--project",
-                    str(project),
-                    "--name",
-                    variant,
-                    "--exist-ok",
-                    "--seed",
-                    str(a.seed),
-                    *[f"--{k}={v}" for k, v in cfg.items()],
-                )
-            )
-        run(
-            grace(
-                "val",
-                "--weights",
-                str(run_dir / "weights" / "best.pt"),
-                "--data",
-                str(data),
-                "--imgsz",
-                str(cfg["imgsz"]),
-                "--device",
-                cfg["device"],
-                "--out",
-                str(run_dir / "val"),
-            )
-        )
-        runs.append(str(run_dir))
     out = HERE / "results" / a.protocol
     out.mkdir(parents=True, exist_ok=True)
+    runs = []
+    for seed in a.seeds:
+        for variant in a.variants:
+            name = f"{variant}-seed{seed}"
+            run_dir = project / name
+            if not finished(run_dir):
+                run(
+                    grace(
+                        "train",
+                        "--data",
+                        str(data),
+                        "--variant",
+                        variant,
+                        "--project",
+                        str(project),
+                        "--name",
+                        name,
+                        "--exist-ok",
+                        "--seed",
+                        str(seed),
+                        *[f"--{k}={v}" for k, v in cfg.items()],
+                    )
+                )
+            if not (run_dir / "val" / "metrics.json").is_file():
+                run(
+                    grace(
+                        "val",
+                        "--weights",
+                        str(run_dir / "weights" / "best.pt"),
+                        "--data",
+                        str(data),
+                        "--imgsz",
+                        str(cfg["imgsz"]),
+                        "--device",
+                        cfg["device"],
+                        "--out",
+                        str(run_dir / "val"),
+                    )
+                )
+            shutil.copyfile(run_dir / "val" / "metrics.json", out / f"{name}.metrics.json")
+            runs.append(str(run_dir))
     run(grace("compare", *runs, "--out", str(out)))
     command = shlex.join(
         [
@@ -140,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     (out / "COMMAND.md").write_text(
         f"# How this table was made\n\n```\n{command}\n```\n\n"
-        f"- protocol `{a.protocol}`: {json.dumps(cfg)}\n- seed {a.seed}\n"
+        f"- protocol `{a.protocol}`: {json.dumps(cfg)}\n- seeds {a.seeds}\n"
         f"- finished {time.strftime('%Y-%m-%d %H:%M %Z')} on {platform.node()} "
         f"({platform.processor() or platform.machine()})\n"
     )

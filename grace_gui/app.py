@@ -32,14 +32,16 @@ def build_window(
     from grace_gui.context import AppContext
     from grace_gui.demo import find_demo
     from grace_gui.device import cuda_devices
+    from grace_gui.gui_gc import collect_in_gui_thread
     from grace_gui.main_window import MainWindow
     from grace_gui.settings import open_settings
     from grace_gui.widgets.notifications import NotificationBar
     from grace_gui.workers.qthreading import long_job_pool
 
+    collect_in_gui_thread()  # no worker thread ever runs a Qt destructor (see grace_gui.gui_gc)
     settings = open_settings(settings_path)
     if demo:
-        settings.q.clear()
+        settings.clear()
     context = AppContext(
         settings=settings,
         notifications=NotificationBar(),

@@ -85,7 +85,7 @@ def thumbnails_stall(n: int = 10_000, steps: int = 80, timeout_s: float = 60.0) 
         tab.resize(1280, 780)
         tab.show()
         loaded: list = []
-        tab.dataset_loaded.connect(loaded.append)
+        tab.shown.connect(loaded.append)  # a plain folder is no dataset
         meter = StallMeter()
         meter.start()
         t0 = time.perf_counter()

@@ -1,4 +1,5 @@
-"""The main window: composes the tabs, the notification area and the status bar; nothing else."""
+"""The main window: composes the tabs, the menu bar, the notification area and the status bar;
+nothing else."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QTabWidget, QVBo
 
 from grace_gui.context import AppContext
 from grace_gui.device import device_label_from
+from grace_gui.menus import WindowMenus
+from grace_gui.settings import READ_ONLY_NOTICE
 from grace_gui.tabs.base import Tab
 from grace_gui.tabs.cam_tab import CamTab
 from grace_gui.tabs.dataset_tab import DatasetTab
@@ -39,6 +42,12 @@ class MainWindow(QMainWindow):
 
         self.device_label = QLabel(f"Device: {device_label_from(context.gpus)}")
         self.statusBar().addPermanentWidget(self.device_label)
+        if not context.settings.writable:
+            read_only = QLabel("Settings: read-only")
+            read_only.setToolTip(READ_ONLY_NOTICE)
+            self.statusBar().addPermanentWidget(read_only)
+            context.notifications.warning("Settings", READ_ONLY_NOTICE)
+        self.menus = WindowMenus(self)
         self._connect_tabs()
 
     def all_tabs(self) -> list[Tab]:
@@ -78,7 +87,7 @@ class MainWindow(QMainWindow):
         for tab in self.all_tabs():
             tab.save_state()
             tab.shutdown()
-        s.sync()
+        s.close()  # written, and the lock released for the next instance
         event.accept()
 
     def confirm_close(self, reasons: list[str]) -> bool:

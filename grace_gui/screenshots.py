@@ -2,7 +2,9 @@
 
 Runs headless (``QT_QPA_PLATFORM=offscreen``, set here when no display is given) or under Xvfb
 (``xvfb-run python -m grace_gui.screenshots OUT``). Each tab is shown once its background work
-(thumbnails, inference, CAM) has settled, then grabbed to ``OUT/<n>_<tab>.png``.
+(thumbnails, inference, CAM) has settled, then grabbed to ``OUT/<n>_<tab>.png``; then the menus
+(``menus.png``: the window with File, View and Help drawn open side by side), the Help guide
+(``help.png``) and About (``about.png``).
 """
 
 from __future__ import annotations
@@ -54,6 +56,50 @@ def render_tabs(window, out: str | Path, timeout: float = 60.0) -> list[Path]:
     return paths
 
 
+def _save(pixmap, path: Path) -> Path:
+    if not pixmap.save(str(path)):
+        raise OSError(f"{path}: could not write the screenshot")
+    return path
+
+
+def render_menus(window, path: str | Path) -> Path:
+    """The window with every menu of its menu bar drawn open below its title (side by side
+    where they would overlap): what a reader sees when opening each menu."""
+    from PySide6.QtGui import QPainter
+
+    pixmap = window.grab()
+    bar = window.menuBar()
+    painter = QPainter(pixmap)
+    right = 0
+    for action in bar.actions():
+        menu = action.menu()
+        if menu is None:
+            continue
+        menu.ensurePolished()
+        menu.adjustSize()
+        at = bar.mapTo(window, bar.actionGeometry(action).bottomLeft())
+        at.setX(max(at.x(), right + 8 if right else 0))
+        painter.drawPixmap(at, menu.grab())
+        right = at.x() + menu.width()
+    painter.end()
+    return _save(pixmap, Path(path))
+
+
+def render_help(window, out: str | Path) -> list[Path]:
+    """``menus.png``, ``help.png`` (the Guide) and ``about.png`` in ``out``."""
+    from PySide6.QtWidgets import QApplication
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = [render_menus(window, out / "menus.png")]
+    for name, file in (("guide", "help.png"), ("about", "about.png")):
+        dialog = window.menus.show_dialog(name)
+        QApplication.processEvents()
+        paths.append(_save(dialog.grab(), out / file))
+        dialog.close()
+    return paths
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m grace_gui.screenshots", description=__doc__)
     p.add_argument("out", help="folder for the PNG files")
@@ -78,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         window = build_window(settings_path=str(Path(tmp) / "settings.ini"), demo=True)
         window.resize(width, height)
         window.show()
-        for path in render_tabs(window, args.out, args.timeout):
+        for path in render_tabs(window, args.out, args.timeout) + render_help(window, args.out):
             print(path)
         for tab in window.all_tabs():
             tab.shutdown()

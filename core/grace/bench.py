@@ -1,35 +1,25 @@
 """``grace bench``: the performance figures of DESIGN.md "Performance", as ratios from one run.
 
-Ratios are measured by alternating the two contestants (A, B, A, B, ...) and taking the ratio of
-medians, so that drift of the machine (other load, clock changes) affects both alike.
+Every ratio is measured by :func:`grace.benchmark.paired_ratio` (A and B alternated in ABBA
+order, the median of the per-pair ratios ``t_B / t_A``) and reported with its quartiles and the
+number of pairs: ``<name>``, ``<name>_q1``, ``<name>_q3``, ``<name>_n``.
 """
 
 from __future__ import annotations
 
-import statistics
-import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
+import numpy as np
 import torch
 
 from grace.argcheck import check_device, check_values
+from grace.benchmark import paired_ratio
 from grace.config import FenConfig, SamplerConfig
 from grace.errors import GraceError
 
-
-def _alternating_medians(
-    a: Callable[[], None], b: Callable[[], None], repeats: int, warmup: int = 3
-) -> tuple[float, float]:
-    for _ in range(warmup):
-        a()
-        b()
-    ta, tb = [], []
-    for _ in range(repeats):
-        for fn, acc in ((a, ta), (b, tb)):
-            t0 = time.perf_counter()
-            fn()
-            acc.append(time.perf_counter() - t0)
-    return statistics.median(ta), statistics.median(tb)
+WARMUP = 3  # untimed pairs before the timed ones (model and allocator warm-up)
 
 
 def _sync(device: torch.device) -> None:
@@ -67,47 +57,98 @@ def fen_latency_ratio(scale: str, nc: int, imgsz: int, repeats: int, device: tor
 
         return f
 
-    tb, tg = _alternating_medians(run(base), run(grace), repeats)
-    return {
-        "fen_latency_ratio": tg / tb,
-        "baseline_latency_ms": tb * 1e3,
-        "grace_latency_ms": tg * 1e3,
+    r = paired_ratio(run(base), run(grace), repeats, warmup=WARMUP)
+    return r.figures("fen_latency_ratio") | {
+        "baseline_latency_ms": r.median_a * 1e3,
+        "grace_latency_ms": r.median_b * 1e3,
     }
+
+
+@dataclass
+class TrainSteps:
+    """One training step without and with DS-CBSM++, on one model and one batch.
+
+    Attributes
+    ----------
+    model
+        The model, built by :func:`grace.nn.build.build_model` as ``GraceTrainer.get_model``
+        builds it (the DS-CBSM++ variant: no Lite-FEN).
+    balancer : DSCBSM
+        The DS-CBSM++ controller, as the trainer makes it for the batch's labels.
+    plain, ds : callable
+        ``plain``: forward and loss through ``model(batch)`` with Ultralytics' own loss
+        (``model.init_criterion()``, what a baseline run trains with), backward. ``ds``: the
+        same with the statistics tap the trainer installs
+        (:func:`grace.train.loss.install_statistics_tap` on ``balancer.stats``), then
+        ``balancer.after_batch()`` as the trainer's batch-end callback calls it.
+    batch : dict
+        The training batch both steps use (``img``, ``batch_idx``, ``cls``, ``bboxes``).
+    """
+
+    model: Any
+    balancer: Any
+    plain: Callable[[], None]
+    ds: Callable[[], None]
+    batch: dict
+
+
+def train_steps(
+    scale: str,
+    nc: int,
+    imgsz: int,
+    device: torch.device,
+    batch: int = 4,
+    sampler: SamplerConfig | None = None,
+) -> TrainSteps:
+    """The two training steps that :func:`ds_train_step_ratio` times (see :class:`TrainSteps`),
+    DS-CBSM++ with the constants ``sampler`` (default: the paper's).
+
+    Not timed: the optimiser step (Ultralytics takes it every ``64 // batch`` batches, alike for
+    both) and data loading (the sampler only changes which images are loaded).
+    """
+    from ultralytics.cfg import get_cfg
+
+    from grace.nn import build_model
+    from grace.sampling import DSCBSM
+    from grace.train.loss import install_statistics_tap
+
+    model = build_model(f"yolo11{scale}", nc, use_fen=False).to(device).train()
+    model.args = get_cfg()  # the loss gains, as the trainer's model.args
+    data = _train_batch(nc, batch, imgsz, device)
+    labels = data["cls"].long().view(-1).cpu().numpy()
+    image = data["batch_idx"].long().cpu().numpy()
+    image_classes = [labels[image == i] for i in range(batch)]
+    balancer = DSCBSM(np.bincount(labels, minlength=nc), image_classes, sampler or SamplerConfig(),
+                      device=device, chunk=batch)  # fmt: skip
+    plain_loss = model.init_criterion()
+    ds_loss = install_statistics_tap(model, balancer.stats)
+
+    def step(criterion, after_batch: Callable[[], object] | None) -> Callable[[], None]:
+        def f() -> None:
+            model.criterion = criterion  # the one the trainer's model(batch) would use
+            model.zero_grad(set_to_none=True)
+            loss, _ = model(data)
+            loss.sum().backward()
+            if after_batch is not None:
+                after_batch()
+            _sync(device)
+
+        return f
+
+    return TrainSteps(
+        model, balancer, step(plain_loss, None), step(ds_loss, balancer.after_batch), data
+    )
 
 
 def ds_train_step_ratio(
     scale: str, nc: int, imgsz: int, repeats: int, device: torch.device, batch: int = 4
 ) -> dict:
-    """Training step (forward, loss, backward) with DS-CBSM++ statistics / without."""
-    from ultralytics.cfg import get_cfg
-    from ultralytics.utils.loss import v8DetectionLoss
-
-    from grace.nn import build_model
-    from grace.sampling import ClassStatistics
-    from grace.train.loss import StatsDetectionLoss
-
-    model = build_model(f"yolo11{scale}", nc, use_fen=False).to(device).train()
-    model.args = get_cfg()
-    stats = ClassStatistics(nc, SamplerConfig(), device)
-    plain, tapped = v8DetectionLoss(model), StatsDetectionLoss(model, stats)
-    batch_data = _train_batch(nc, batch, imgsz, device)
-
-    def step(criterion, with_stats: bool):
-        def f():
-            model.zero_grad(set_to_none=True)
-            loss, _ = criterion(model(batch_data["img"]), batch_data)
-            loss.sum().backward()
-            if with_stats:
-                stats.step()
-            _sync(device)
-
-        return f
-
-    t_plain, t_ds = _alternating_medians(step(plain, False), step(tapped, True), repeats)
-    return {
-        "ds_train_step_ratio": t_ds / t_plain,
-        "train_step_ms": t_plain * 1e3,
-        "train_step_ds_ms": t_ds * 1e3,
+    """Training step with DS-CBSM++ / without (see :func:`train_steps`)."""
+    steps = train_steps(scale, nc, imgsz, device, batch)
+    r = paired_ratio(steps.plain, steps.ds, repeats, warmup=WARMUP)
+    return r.figures("ds_train_step_ratio") | {
+        "train_step_ms": r.median_a * 1e3,
+        "train_step_ds_ms": r.median_b * 1e3,
         "train_batch": batch,
         "train_imgsz": imgsz,
     }
@@ -185,4 +226,7 @@ def run_bench(
         torch.set_num_threads(threads)  # every part runs with the same thread count
         result.update(part())
     torch.set_num_threads(threads)
+    from grace.review.bench import review_store_figures
+
+    result.update(review_store_figures())  # opening a 10,000-item review store (no model)
     return result

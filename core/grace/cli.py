@@ -17,6 +17,7 @@ from grace.errors import GraceError, Interrupted
 from grace.eval.commands import add_eval_commands
 from grace.explain.commands import add_explain_commands
 from grace.infer.commands import add_infer_commands
+from grace.review.commands import add_review_commands
 
 
 class Parser(argparse.ArgumentParser):
@@ -141,6 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_data_commands(sub)
     add_infer_commands(sub)
     add_explain_commands(sub)
+    add_review_commands(sub)
     return p
 
 

@@ -4,6 +4,10 @@
 ``val/metrics.json`` has its checkpoint opened for the parameter count); :func:`table_rows`
 turns its result into cells, each with a sort key and a tooltip. Every row says its protocol,
 and a Δ is shown only against a reference of the same protocol ("—" with the reason otherwise).
+A comparison the engine refuses (runs evaluated by grace val under different protocols or on
+different images: a :class:`~grace.errors.GraceError`) is not an error of the program: the
+session keeps the runs as rows without figures and says why in :attr:`CompareSession.error`,
+so the user can remove the run at fault.
 """
 
 from __future__ import annotations
@@ -36,6 +40,17 @@ class Cell:
 
 def _num_key(x: float | None) -> tuple[int, float]:
     return (1, 0.0) if x is None else (0, float(x))
+
+
+def refused_rows(paths: list[str], why: str) -> list[list[Cell]]:
+    """One row per run without figures (the comparison was refused), each saying ``why``."""
+    rows = []
+    for p in paths:
+        name = Path(p).name
+        rows.append(
+            [Cell(name, name.lower(), p)] + [Cell(DASH, (1, 0.0), why) for _ in HEADERS[1:]]
+        )
+    return rows
 
 
 def table_rows(result: dict) -> list[list[Cell]]:
@@ -72,14 +87,15 @@ def table_rows(result: dict) -> list[list[Cell]]:
 class CompareSession:
     """Runs to compare, the reference, and the latest result (computed in a thread)."""
 
-    changed = Signal()  # a new result (or no runs)
-    failed = Signal(str, str)  # one line, details
+    changed = Signal()  # a new result, a refusal (see `error`) or no runs
+    failed = Signal(str, str)  # one line, details: a bug, not a refused comparison
 
     def __init__(self) -> None:
         self.paths: list[str] = []
         self.reference = 0  # index in `paths`
         self.result: dict | None = None
         self.rows: list[list[Cell]] = []
+        self.error = ""  # why the engine refused the comparison of these runs, in one line
         self._lock = threading.Lock()
         self._generation = 0
         self._thread: threading.Thread | None = None
@@ -111,7 +127,7 @@ class CompareSession:
             self._generation += 1
             generation = self._generation
         if not self.paths:
-            self.result, self.rows = None, []
+            self.result, self.rows, self.error = None, [], ""
             self.changed.emit()
             return
         paths, reference = list(self.paths), self.reference
@@ -133,9 +149,13 @@ class CompareSession:
 
         try:
             result = compare(paths, reference=reference)
-        except GraceError as e:
-            if generation == self._generation:
-                self.failed.emit(str(e), "")
+        except GraceError as e:  # refused (or a run unreadable): shown, the runs kept as rows
+            with self._lock:
+                if generation != self._generation:
+                    return
+                self.result, self.error = None, str(e)
+                self.rows = refused_rows(paths, self.error)
+            self.changed.emit()
             return
         except Exception as e:  # a bug: the details go to the notification
             import traceback
@@ -146,7 +166,7 @@ class CompareSession:
         with self._lock:
             if generation != self._generation:
                 return
-            self.result, self.rows = result, table_rows(result)
+            self.result, self.rows, self.error = result, table_rows(result), ""
         self.changed.emit()
 
     @property

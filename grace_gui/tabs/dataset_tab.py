@@ -1,149 +1,101 @@
-"""Dataset tab: open a data.yaml / NEU-DET / VOC / image folder, browse, statistics, problems.
+"""Dataset tab: a view over :class:`~grace_gui.sessions.dataset.DatasetSession`.
 
-Everything slow runs in workers: detecting and indexing the folder (:mod:`grace.data.browse`),
-importing NEU-DET/VOC (the engine's importers), ``grace data stats`` and decoding the image of
-the large view; thumbnails decode lazily in the grid's own pool
-(:mod:`grace_gui.widgets.thumbnails`). Methods tests can call without dialogs:
-:meth:`open_path`, :meth:`import_folder`, :meth:`set_filter`, :meth:`select_image`,
-:meth:`select_problem`.
+Open a data.yaml, a YOLO / NEU-DET / VOC folder (imported first) or a folder of images; browse
+the images in natural order with one Split and one Class filter, see the selected image with
+its boxes (zoom, fit, 100 %, boxes on/off), the ``grace data stats`` charts of the split shown,
+and every problem of the import and of the dataset grouped by kind. Thumbnails decode lazily in
+the grid's own threads (:mod:`grace_gui.widgets.thumbnails`); everything else slow runs in the
+session's jobs, whose results superqt's ``ensure_main_thread`` brings back to the GUI thread.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import cv2
 from PySide6.QtCore import QModelIndex, Qt, Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QComboBox,
     QFileDialog,
-    QHBoxLayout,
-    QHeaderView,
     QLabel,
-    QMessageBox,
-    QProgressBar,
-    QPushButton,
     QSplitter,
-    QTableWidget,
-    QTableWidgetItem,
     QTabWidget,
     QVBoxLayout,
     QWidget,
 )
+from superqt.utils import ensure_main_thread
 
-from grace.data.browse import DatasetIndex, folder_kind, index_dataset, pixel_boxes
 from grace_gui.demo import Demo
+from grace_gui.sessions.dataset import DatasetSession, ShownImage, import_summary
+from grace_gui.sessions.jobs import Jobs
 from grace_gui.tabs.base import Tab
+from grace_gui.widgets.dataset_bar import DatasetBar
 from grace_gui.widgets.dataset_charts import DatasetCharts
-from grace_gui.widgets.image_view import Box, ImageView
+from grace_gui.widgets.image_view import Box, ImageView, ZoomBar
+from grace_gui.widgets.import_dialog import ImportChoice, ask_import
+from grace_gui.widgets.notifications import Notice
+from grace_gui.widgets.problems_panel import ProblemsPanel
 from grace_gui.widgets.thumbnails import ThumbnailGrid, ThumbnailLoader, ThumbnailModel
-from grace_gui.workers.qthreading import Worker
-
-IMPORTABLE = ("neu-det", "voc")
 
 
-def _scan(path: str) -> DatasetIndex | str:
-    """Worker job: the index of ``path``, or its kind when it must be imported first."""
-    kind = folder_kind(path)
-    return kind if kind in IMPORTABLE else index_dataset(path)
-
-
-def _import(src: str, out: str, kind: str | None):
-    """Worker job: run the engine's importer for ``src`` into ``out``."""
-    kind = kind or folder_kind(src)
-    if kind == "neu-det":
-        from grace.data.neu_det import import_neu_det
-
-        return import_neu_det(src, out)
-    from grace.data.voc_import import import_voc
-
-    return import_voc(src, out)
-
-
-def _load_image(path: str, boxes) -> tuple:
-    """Worker job: the image (BGR) and its boxes in pixels; ``(None, [])`` when unreadable."""
-    image = cv2.imread(path, cv2.IMREAD_COLOR)
-    if image is None:
-        return None, []
-    h, w = image.shape[:2]
-    return image, pixel_boxes(boxes, w, h)
+@ensure_main_thread
+def _on_gui_thread(fn) -> None:
+    fn()
 
 
 class DatasetTab(Tab):
     title = "Dataset"
-    dataset_loaded = Signal(str)  # the data.yaml now open ("" for a plain image folder)
+    dataset_loaded = Signal(str)  # a data.yaml is open (never sent for a plain image folder)
+    shown = Signal(str)  # whatever is open now: its data.yaml or its image folder
     image_selected = Signal(str)  # the image in the large view
     stats_shown = Signal(object)  # the ``dataset_stats`` dict now in the charts (None: none)
 
     def __init__(self, context, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
-        self.index: DatasetIndex | None = None
-        self.rows: list[int] = []  # index ids of the grid's items
-        self.stats: dict | None = None
-        self.current: int | None = None  # index id in the large view
-        self._open_gen = 0
-        self._view_gen = 0
-        self._importing = False
-        self._jobs = 0
+        self.session = DatasetSession(Jobs(start=context.pool.start, deliver=_on_gui_thread))
         self._build()
+        s = self.session
+        s.opened.connect(self._opened)
+        s.import_needed.connect(self._import_needed)
+        s.imported.connect(self._imported)
+        s.filtered.connect(self._filtered)
+        s.current_changed.connect(self._current_changed)
+        s.image_shown.connect(self._show_image)
+        s.stats_changed.connect(self._show_stats)
+        s.problems_changed.connect(self._show_problems)
+        s.activity_changed.connect(self.bar.set_activity)
+        s.message.connect(lambda line: self.context.status(line))
+        s.error.connect(
+            lambda line, details: self.context.notifications.error(self.title, line, details)
+        )
 
     # layout ----------------------------------------------------------------------------------
     def _build(self) -> None:
-        open_yaml = QPushButton("Open data.yaml…")
-        open_yaml.clicked.connect(self._choose_yaml)
-        open_dir = QPushButton("Open folder…")
-        open_dir.setToolTip("A YOLO dataset, a NEU-DET or VOC folder (imported), or images")
-        open_dir.clicked.connect(self._choose_folder)
-        self.path_label = QLabel("No dataset")
-        self.path_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.split_combo = QComboBox()
-        self.class_combo = QComboBox()
-        self.class_combo.setMinimumContentsLength(14)
-        for combo in (self.split_combo, self.class_combo):
-            combo.currentIndexChanged.connect(self._apply_filter)
-        self.count_label = QLabel()
-        self.progress = QProgressBar()
-        self.progress.setRange(0, 0)
-        self.progress.setMaximumWidth(120)
-        self.progress.hide()
-        bar = QHBoxLayout()
-        for w in (open_yaml, open_dir):
-            bar.addWidget(w)
-        bar.addWidget(self.path_label, 1)
-        bar.addWidget(self.progress)
-        for w in (QLabel("Split:"), self.split_combo, QLabel("Class:"), self.class_combo):
-            bar.addWidget(w)
-        bar.addWidget(self.count_label)
-
+        self.bar = DatasetBar()
+        self.bar.open_yaml.connect(self._choose_yaml)
+        self.bar.open_folder.connect(self._choose_folder)
+        self.bar.filter_chosen.connect(self.session.set_filter)
         self.loader = ThumbnailLoader()
         self.model = ThumbnailModel(self.loader, self)
         self.grid = ThumbnailGrid(self.model)
+        self.grid.setToolTip("The images in the filter; click one to see it large with its boxes")
         self.grid.selectionModel().currentChanged.connect(self._on_current)
-
         self.view = ImageView()
         self.view.set_placeholder("Open a data.yaml or a folder")
+        self.zoom_bar = ZoomBar(self.view)
         self.caption = QLabel()
+        self.caption.setWordWrap(True)
+        self.caption.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         center = QWidget()
         cl = QVBoxLayout(center)
         cl.setContentsMargins(0, 0, 0, 0)
-        cl.addWidget(self.view, 1)
-        cl.addWidget(self.caption)
+        for w, stretch in ((self.zoom_bar, 0), (self.view, 1), (self.caption, 0)):
+            cl.addWidget(w, stretch)
 
         self.charts = DatasetCharts()
-        self.problems = QTableWidget(0, 3)
-        self.problems.setHorizontalHeaderLabels(["File", "Kind", "Detail"])
-        self.problems.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.problems.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.problems.verticalHeader().hide()
-        header = self.problems.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setStretchLastSection(True)
-        self.problems.cellClicked.connect(lambda row, _col: self.select_problem(row))
+        self.problems = ProblemsPanel()
+        self.problems.chosen.connect(self.session.select_problem)
         self.side = QTabWidget()
         self.side.addTab(self.charts, "Statistics")
         self.side.addTab(self.problems, "Problems")
-
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         for w in (self.grid, center, self.side):
             self.splitter.addWidget(w)
@@ -153,233 +105,107 @@ class DatasetTab(Tab):
         if state is not None:
             self.splitter.restoreState(state)
         layout = QVBoxLayout(self)
-        layout.addLayout(bar)
+        layout.addWidget(self.bar)
         layout.addWidget(self.splitter, 1)
 
-    # opening ---------------------------------------------------------------------------------
+    # requests --------------------------------------------------------------------------------
     def open_path(self, path: str | Path) -> None:
         """Open a data.yaml, a YOLO/NEU-DET/VOC folder (offering the import) or images."""
-        path = Path(path).expanduser()
-        if not path.exists():
-            self.context.notifications.error("Dataset", f"{path}: not found")
-            return
-        self._open_gen += 1
-        gen = self._open_gen
-        self._run(Worker.call(_scan, str(path)), lambda r: self._scanned(gen, path, r))
+        self.session.open(path)
 
-    def _scanned(self, gen: int, path: Path, result: DatasetIndex | str) -> None:
-        if gen != self._open_gen:
-            return  # a later open_path won
-        if isinstance(result, str):
-            out = self.ask_import_out(path, result)
-            if out:
-                self.import_folder(path, out, result)
-            return
-        self._show_index(result)
-
-    def ask_import_out(self, src: Path, kind: str) -> str | None:
-        """Ask where to import the ``kind`` folder ``src`` (default: a sibling
-        ``<name>-yolo``); ``None`` when the user declines."""
-        default = src.parent / f"{src.name}-yolo"
-        box = QMessageBox(self)
-        box.setWindowTitle("Import dataset")
-        box.setText(f"{src} is a {kind.upper()} folder.\nImport it to YOLO in\n{default} ?")
-        ok = box.addButton("Import", QMessageBox.ButtonRole.AcceptRole)
-        other = box.addButton("Choose folder…", QMessageBox.ButtonRole.ActionRole)
-        box.addButton(QMessageBox.StandardButton.Cancel)
-        box.exec()
-        if box.clickedButton() is ok:
-            return str(default)
-        if box.clickedButton() is other:
-            chosen = QFileDialog.getExistingDirectory(self, "Import into (new or empty folder)")
-            return chosen or None
-        return None
-
-    def import_folder(self, src: str | Path, out: str | Path, kind: str | None = None) -> Worker:
-        """Import the NEU-DET/VOC folder ``src`` into ``out`` in a worker, report its problems,
-        then open the data.yaml it wrote."""
-        self._importing = True
-        worker = Worker.call(_import, str(src), str(out), kind)
-        worker.finished.connect(lambda: setattr(self, "_importing", False))
-        self.context.status(f"Importing {src} …")
-        return self._run(worker, self._imported)
-
-    def _imported(self, report) -> None:
-        d = report.to_dict()
-        images = ", ".join(f"{k} {v}" for k, v in d["images"].items())
-        counts = d["problem_counts"]
-        if counts:
-            summary = ", ".join(f"{k} {v}" for k, v in counts.items())
-            details = "\n".join(f"{p['file']}: {p['kind']}: {p['detail']}" for p in d["problems"])
-            self.context.notifications.notify(
-                _notice(f"imported {images} images to {d['out']}; problems: {summary}", details)
-            )
-        else:
-            self.context.notifications.info("Dataset", f"imported {images} images to {d['out']}")
-        self.open_path(d["data_yaml"])
-
-    def _show_index(self, index: DatasetIndex) -> None:
-        self.index = index
-        shown = index.data_yaml or index.source
-        self.settings.set("dataset/last_path", str(shown))
-        self.path_label.setText(str(shown))
-        self.path_label.setToolTip(str(shown))
-        for combo, items in (
-            (self.split_combo, ["All splits", *index.splits]),
-            (self.class_combo, ["All classes", *index.names]),
-        ):
-            combo.blockSignals(True)
-            combo.clear()
-            combo.addItems(items)
-            combo.blockSignals(False)
-        self.current = None
-        self._apply_filter()
-        self._set_problems([])
-        self.stats = None
-        if index.data_yaml is not None:
-            from grace.data.stats import dataset_stats
-
-            self.charts.summary.setText("Computing statistics…")
-            self._run(Worker.call(dataset_stats, str(index.data_yaml)), self._show_stats)
-        else:
-            self.charts.set_stats(None)
-            self.stats_shown.emit(None)
-        self.dataset_loaded.emit(str(index.data_yaml or ""))
-
-    def _show_stats(self, stats: dict) -> None:
-        if self.index is None or str(self.index.data_yaml) != stats["data"]:
-            return  # stale
-        self.stats = stats
-        self.charts.set_stats(stats)
-        self._set_problems(stats["problems"])
-        self.stats_shown.emit(stats)
-
-    # filters and grid ------------------------------------------------------------------------
     def set_filter(self, split: str = "", class_name: str = "") -> None:
-        """Show only ``split`` (``""``: all) and images with a ``class_name`` box (``""``: all)."""
-        self.split_combo.setCurrentIndex(max(0, self.split_combo.findText(split or "All splits")))
-        self.class_combo.setCurrentIndex(
-            max(0, self.class_combo.findText(class_name or "All classes"))
-        )
-        self._apply_filter()
-
-    def _apply_filter(self) -> None:
-        if self.index is None:
-            return
-        split = self.split_combo.currentText() if self.split_combo.currentIndex() > 0 else ""
-        cls = self.class_combo.currentIndex() - 1
-        self.rows = self.index.select(split, cls if cls >= 0 else None)
-        self.model.set_paths([self.index.images[i].path for i in self.rows])
-        self.count_label.setText(f"{len(self.rows)} of {len(self.index.images)} images")
-        if self.rows:
-            keep = self.current if self.current in self.rows else self.rows[0]
-            self._select_row(self.rows.index(keep))
-
-    def _select_row(self, row: int) -> None:
-        index = self.model.index(row)
-        if self.grid.currentIndex() == index:
-            self.select_image(self.rows[row])
-        else:
-            self.grid.setCurrentIndex(index)
-        self.grid.scrollTo(index)
+        self.session.set_filter(split, class_name)
 
     def _on_current(self, current: QModelIndex, _previous: QModelIndex) -> None:
-        if current.isValid() and current.row() < len(self.rows):
-            self.select_image(self.rows[current.row()])
+        rows = self.session.rows
+        if (
+            current.isValid()
+            and current.row() < len(rows)
+            and rows[current.row()] != self.session.current
+        ):
+            self.session.select(rows[current.row()])
 
-    # the large view --------------------------------------------------------------------------
-    def select_image(self, i: int) -> None:
-        """Show image ``i`` of the index with its boxes (decoded in a worker)."""
-        if self.index is None:
-            return
-        self.current = i
-        self._view_gen += 1
-        gen = self._view_gen
-        item = self.index.images[i]
-        worker = Worker.call(_load_image, str(item.path), item.boxes)
-        self._run(worker, lambda r: self._show_image(gen, i, r), busy=False)
+    def ask_import(self, src: Path, kind: str) -> ImportChoice | None:
+        """Where to import the ``kind`` folder ``src`` (a dialog; tests replace it)."""
+        return ask_import(self, src, kind)
 
-    def _show_image(self, gen: int, i: int, result: tuple) -> None:
-        if gen != self._view_gen or self.index is None:
+    def _import_needed(self, src: str, kind: str) -> None:
+        choice = self.ask_import(Path(src), kind)
+        if choice is not None and choice.open:
+            self.session.open(choice.out)
+        elif choice is not None:
+            self.context.status(f"Importing {src} into {choice.out} …")
+            self.session.import_folder(src, choice.out, kind, replace=choice.replace)
+
+    # rendering the session -------------------------------------------------------------------
+    def _opened(self, index) -> None:
+        shown = str(index.data_yaml or index.source)
+        self.settings.set("dataset/last_path", shown)
+        self.bar.set_path(shown)
+        self.bar.set_choices(index.splits, index.names)
+        if index.data_yaml is not None:  # an image folder leaves the other tabs' dataset alone
+            self.charts.summary.setText("Computing statistics…")
+            self.dataset_loaded.emit(str(index.data_yaml))
+        self.shown.emit(shown)
+
+    def _filtered(self, rows: list[int]) -> None:
+        s = self.session
+        self.model.set_paths([s.index.images[i].path for i in rows])
+        self.bar.show_filter(s.split, s.class_name, len(rows), len(s.index.images))
+        self.charts.set_split(s.split)
+
+    def _current_changed(self, i: int) -> None:
+        row = self.model.index(self.session.rows.index(i))
+        if self.grid.currentIndex() != row:
+            self.grid.setCurrentIndex(row)
+        self.grid.scrollTo(row)
+
+    def _show_image(self, shown: ShownImage | None) -> None:
+        if shown is None:
+            self.view.set_placeholder("No image matches the filter")
+            self.caption.setText("")
             return
-        image, boxes = result
-        item = self.index.images[i]
-        if image is None:
-            self.view.set_placeholder(f"{item.path.name}: cannot be decoded")
-            self.caption.setText(f"{item.path}: cannot be decoded")
+        self.caption.setText(shown.caption())
+        self.caption.setToolTip(str(shown.path))
+        if shown.image is None:
+            self.view.set_placeholder(f"{shown.path.name}: cannot be shown\n{shown.reason}")
             return
-        names = self.index.names
-        self.view.set_image(image, refit=True)
+        names = self.session.index.names
+        self.view.set_image(shown.image, refit=True)
         self.view.set_boxes(
-            [Box(*b[:4], b[4], names[b[4]] if b[4] < len(names) else str(b[4])) for b in boxes]
+            [
+                Box(*b[:4], b[4], names[b[4]] if b[4] < len(names) else str(b[4]))
+                for b in shown.boxes
+            ]
         )
-        where = f"{item.split} · " if item.split else ""
-        labels = (
-            "no label file"
-            if item.boxes is None
-            else f"{len(boxes)} box{'es' if len(boxes) != 1 else ''}"
-        )
-        h, w = image.shape[:2]
-        self.caption.setText(f"{item.path.name} · {where}{w}×{h} · {labels}")
-        self.caption.setToolTip(str(item.path))
-        self.image_selected.emit(str(item.path))
+        self.image_selected.emit(str(shown.path))
 
-    # problems --------------------------------------------------------------------------------
-    def _set_problems(self, problems: list[dict]) -> None:
-        root = self.index.source if self.index else None
-        self.problems.setRowCount(len(problems))
-        for r, p in enumerate(problems):
-            file = Path(p["file"])
-            shown = str(file.relative_to(root)) if root and file.is_relative_to(root) else p["file"]
-            cells = [shown, p["kind"], p["detail"]]
-            for c, text in enumerate(cells):
-                cell = QTableWidgetItem(text)
-                cell.setToolTip(p["file"] if c == 0 else text)
-                cell.setData(Qt.ItemDataRole.UserRole, p["file"])
-                self.problems.setItem(r, c, cell)
-        self.problems.resizeColumnsToContents()
-        self.side.setTabText(1, f"Problems ({len(problems)})")
+    def _show_stats(self, stats: dict | None) -> None:
+        self.charts.set_stats(stats)
+        self.stats_shown.emit(stats)
 
-    def select_problem(self, row: int) -> None:
-        """Show the image problem ``row`` is about (its own file or its label file)."""
-        cell = self.problems.item(row, 0)
-        if cell is None or self.index is None:
-            return
-        file = cell.data(Qt.ItemDataRole.UserRole)
-        i = self.index.image_of(file)
-        if i is None:
-            self.context.status(f"{file}: no image of this dataset to show")
-            return
-        if i not in self.rows:
-            self.set_filter()
-        self.current = i
-        self._select_row(self.rows.index(i))
+    def _show_problems(self, groups) -> None:
+        self.problems.set_groups(groups)
+        serious = sum(len(g.problems) for g in groups if g.level == "serious")
+        extra = f", {serious} serious" if serious else ""
+        self.side.setTabText(1, f"Problems ({self.problems.count()}{extra})")
 
-    # workers ---------------------------------------------------------------------------------
-    def _run(self, worker: Worker, on_result, busy: bool = True) -> Worker:
-        worker.result.connect(on_result)
-        worker.error.connect(self.context.report(self.title))
-        if busy:
-            self._jobs += 1
-            self.progress.show()
-            worker.finished.connect(self._job_done)
-        return worker.start(self.context.pool)
-
-    def _job_done(self) -> None:
-        self._jobs -= 1
-        self.progress.setVisible(self._jobs > 0)
+    def _imported(self, report: dict) -> None:
+        line, details = import_summary(report)
+        level = "warning" if report["problem_counts"] else "info"
+        self.context.notifications.notify(Notice(self.title, line, details, level))
 
     # dialogs ---------------------------------------------------------------------------------
     def _choose_yaml(self) -> None:
         start = self.settings.get("dataset/last_dir", "")
         path, _ = QFileDialog.getOpenFileName(self, "Open data.yaml", start, "YAML (*.yaml *.yml)")
-        if path:
-            self.settings.set("dataset/last_dir", str(Path(path).parent))
-            self.open_path(path)
+        self._chosen(path)
 
     def _choose_folder(self) -> None:
         start = self.settings.get("dataset/last_dir", "")
-        path = QFileDialog.getExistingDirectory(self, "Open dataset or image folder", start)
+        self._chosen(QFileDialog.getExistingDirectory(self, "Open dataset or image folder", start))
+
+    def _chosen(self, path: str) -> None:
         if path:
             self.settings.set("dataset/last_dir", str(Path(path).parent))
             self.open_path(path)
@@ -399,13 +225,8 @@ class DatasetTab(Tab):
         self.settings.set_bytes("dataset/splitter", self.splitter.saveState())
 
     def busy(self) -> str:
-        return "a dataset import is going on" if self._importing else ""
+        return self.session.busy()
 
     def shutdown(self) -> None:
+        self.session.close()
         self.loader.shutdown()
-
-
-def _notice(message: str, details: str):
-    from grace_gui.widgets.notifications import Notice
-
-    return Notice("Dataset", message, details, "warning")

@@ -135,6 +135,7 @@ def run_job(request: CamRequest, cache: ModelCache, stop: threading.Event | None
     load is left out and reported in ``failed``; if none loads, the first reason is raised.
     """
     from grace.explain import figure
+    from grace.images import read_image
 
     t0 = time.perf_counter()
     if request.image is not None:
@@ -142,7 +143,7 @@ def run_job(request: CamRequest, cache: ModelCache, stop: threading.Event | None
         if image.ndim == 2:
             image = np.repeat(image[:, :, None], 3, axis=2)
     elif request.image_path:
-        image = figure.read_image(request.image_path)
+        image = read_image(request.image_path)
     else:
         raise GraceError("no image chosen")
     models, weights, failed = [], [], []

@@ -1,11 +1,12 @@
 """The ``grace data stats`` numbers as pyqtgraph bar charts: instances per class (bars in the
-class colours, names on the axis) and COCO size buckets, for one split or the total."""
+class colours, names on the axis) and COCO size buckets, for one split or the total (chosen by
+the tab's one Split control, which also filters the images)."""
 
 from __future__ import annotations
 
 import pyqtgraph as pg
 from PySide6.QtGui import QColor, QFontMetrics
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from grace_gui.widgets.colors import class_qcolor
 
@@ -74,19 +75,16 @@ class DatasetCharts(QWidget):
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        self.split = QComboBox()
-        self.split.currentTextChanged.connect(self._show)
+        self.split = "total"
         self.summary = QLabel()
         self.summary.setWordWrap(True)
         self.classes = BarChart("Instances per class")
         self.sizes = BarChart("Box sizes (COCO buckets)")
-        top = QHBoxLayout()
-        top.addWidget(QLabel("Split:"))
-        top.addWidget(self.split)
-        top.addStretch(1)
+        self.sizes.setToolTip(
+            "COCO size buckets of the boxes: small < 32×32 pixels, medium up to 96×96, large above"
+        )
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
-        layout.addLayout(top)
         layout.addWidget(self.summary)
         layout.addWidget(self.classes, 3)
         layout.addWidget(self.sizes, 2)
@@ -94,16 +92,11 @@ class DatasetCharts(QWidget):
 
     def set_stats(self, stats: dict | None) -> None:
         self.stats = stats
-        self.split.blockSignals(True)
-        self.split.clear()
-        if stats:
-            self.split.addItems(["total", *stats["splits"]])
-        self.split.blockSignals(False)
         self._show()
 
     def set_split(self, split: str) -> None:
-        """Show ``split`` (``"total"`` or a split name)."""
-        self.split.setCurrentText(split)
+        """Show ``split`` (a split name; ``""`` or ``"total"``: every split)."""
+        self.split = split or "total"
         self._show()
 
     def _show(self) -> None:
@@ -112,7 +105,7 @@ class DatasetCharts(QWidget):
             self.sizes.set_bars([], [], [])
             self.summary.setText("No statistics (a plain image folder has no labels).")
             return
-        key = self.split.currentText() or "total"
+        key = self.split if self.split in self.stats["splits"] else "total"
         part = self.stats["total"] if key == "total" else self.stats["splits"][key]
         names = self.stats["names"]
         per_class = part["instances_per_class"]
@@ -121,7 +114,8 @@ class DatasetCharts(QWidget):
         )
         sizes = part["sizes"]
         self.sizes.set_bars(list(sizes), list(sizes.values()), [QColor(*c) for c in SIZE_COLORS])
+        where = "All splits" if key == "total" else key
         self.summary.setText(
-            f"{part['images']} images ({part['background_images']} background), "
+            f"{where}: {part['images']} images ({part['background_images']} background), "
             f"{part['instances']} instances"
         )

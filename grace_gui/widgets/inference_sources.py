@@ -1,8 +1,9 @@
-"""The Inference tab's inputs: a checkpoint chooser (recent models), the source (image, folder,
-video file, camera, stream URL) and the device."""
+"""The Inference tab's inputs: a checkpoint chooser (the session's models, each named by its
+run and folder), the source (image, folder, video file, camera, stream URL) and the device."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
@@ -18,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from grace.infer.frames import IMAGE_SUFFIXES, VIDEO_SUFFIXES
+from grace_gui.sessions.inference_models import ModelEntry
 
 KINDS = ("Image", "Folder", "Video file", "Camera", "Stream URL")
 PLACEHOLDERS = {
@@ -49,9 +51,11 @@ def device_choices(gpus: list[str]) -> list[tuple[str, str]]:
 
 
 class SourceBar(QWidget):
-    """Model, source and device; ``run_requested`` when the user presses Enter in the source."""
+    """Model, source and device; ``run_requested`` when the user presses Enter in the source,
+    ``model_chosen(path)`` when the user picks or browses a checkpoint."""
 
     run_requested = Signal()
+    model_chosen = Signal(str)
 
     def __init__(self, gpus: list[str], parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -62,16 +66,29 @@ class SourceBar(QWidget):
         self.model_combo.setSizeAdjustPolicy(
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
         )
+        self.model_combo.setToolTip("The trained model (checkpoint) that inspects the images: "
+                                    "run name, file and the folder it is in")  # fmt: skip
+        self.model_combo.activated.connect(
+            lambda i: self.model_chosen.emit(str(self.model_combo.itemData(i)))
+        )
         model_browse = QPushButton("Browse…")
+        model_browse.setToolTip("Choose a checkpoint file (.pt) from disk")
         model_browse.clicked.connect(self.browse_model)
         self.kind_combo = QComboBox()
         self.kind_combo.addItems(KINDS)
         self.kind_combo.currentTextChanged.connect(self._kind_changed)
+        self.kind_combo.setToolTip("What to inspect: one image, a folder of images, a video "
+                                   "file, a camera or a network stream")  # fmt: skip
         self.source_edit = QLineEdit()
         self.source_edit.returnPressed.connect(self.run_requested)
+        self.source_edit.setToolTip("The image, folder or video path, the camera number or the "
+                                    "stream address to inspect; Enter runs")  # fmt: skip
         self.source_browse = QPushButton("Browse…")
+        self.source_browse.setToolTip("Choose the image, folder or video on disk")
         self.source_browse.clicked.connect(self.browse_source)
         self.device_combo = QComboBox()
+        self.device_combo.setToolTip("Where the model runs: a GPU is many times faster than the "
+                                     "CPU on large folders and live video")  # fmt: skip
         for label, device in device_choices(gpus):
             self.device_combo.addItem(label, device)
 
@@ -90,16 +107,16 @@ class SourceBar(QWidget):
         self._kind_changed(self.kind_combo.currentText())
 
     # model -----------------------------------------------------------------------------------
-    def add_model(self, path: str, select: bool = True) -> None:
-        """Offer ``path`` (first in the list) and optionally choose it."""
-        path = str(path)
-        i = self.model_combo.findData(path)
-        if i < 0:
-            self.model_combo.insertItem(0, Path(path).name, path)
-            self.model_combo.setItemData(0, path, Qt.ItemDataRole.ToolTipRole)
-            i = 0
-        if select:
-            self.model_combo.setCurrentIndex(i)
+    def show_models(self, models: Sequence[ModelEntry], selected: str = "") -> None:
+        """List ``models`` (run · file, then the folder; the full path as tooltip) and show
+        ``selected`` as chosen."""
+        self.model_combo.blockSignals(True)
+        self.model_combo.clear()
+        for i, m in enumerate(models):
+            self.model_combo.addItem(m.label(), m.path)
+            self.model_combo.setItemData(i, m.path, Qt.ItemDataRole.ToolTipRole)
+        self.model_combo.setCurrentIndex(self.model_combo.findData(selected))
+        self.model_combo.blockSignals(False)
 
     def model_path(self) -> str:
         return str(self.model_combo.currentData() or "")
@@ -113,7 +130,7 @@ class SourceBar(QWidget):
         )
         if path:
             self.last_dir = str(Path(path).parent)
-            self.add_model(path)
+            self.model_chosen.emit(path)
 
     # source ----------------------------------------------------------------------------------
     def source(self) -> str:

@@ -1,169 +1,96 @@
-"""The detections of an inference run as a table model: one row per detection (file or frame,
-class, confidence, box), filtered at once by the global and per-class thresholds.
+"""The results of an inference run as a table model over the session's
+:class:`~grace_gui.sessions.inference_results.Results`: one row per detection at the current
+thresholds, and one row (count 0) per image without any.
 
-Records live in growing numpy columns (amortised doubling), so appending a batch and
-re-filtering 100,000 rows cost milliseconds; the view asks only for the rows it shows.
+The model holds no data of its own: it announces the rows the session appended
+(``results_added``) and resets when the thresholds change. Numbers sort as numbers (the sort role
+is ``Qt.UserRole``); the image column sorts in the run's order.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
 
-import numpy as np
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
+from PySide6.QtGui import QColor
 
-from grace.infer.thresholds import ClassThresholds
+from grace_gui.sessions.inference_results import Results
 from grace_gui.widgets.colors import class_qcolor
-from grace_gui.widgets.inference_export import Detections
-from grace_gui.widgets.inference_job import FrameInfo
 
-COLUMNS = ("Image / frame", "Class", "Confidence", "Box (x1, y1, x2, y2)")
-
-
-class _Columns:
-    """Append-only numpy columns with amortised growth."""
-
-    def __init__(self) -> None:
-        self.n = 0
-        self.frame_ids = np.zeros(0, np.int64)
-        self.classes = np.zeros(0, np.int64)
-        self.scores = np.zeros(0, np.float32)
-        self.boxes = np.zeros((0, 4), np.float32)
-
-    def append(self, frame_ids, classes, scores, boxes) -> None:
-        k = len(scores)
-        need = self.n + k
-        if need > len(self.scores):
-            cap = max(need, 2 * len(self.scores), 1024)
-            for name in ("frame_ids", "classes", "scores", "boxes"):
-                old = getattr(self, name)
-                new = np.zeros((cap, *old.shape[1:]), old.dtype)
-                new[: self.n] = old[: self.n]
-                setattr(self, name, new)
-        sl = slice(self.n, need)
-        self.frame_ids[sl], self.classes[sl], self.scores[sl] = frame_ids, classes, scores
-        self.boxes[sl] = np.asarray(boxes, np.float32).reshape(k, 4)
-        self.n = need
+COLUMNS = ("Image / frame", "Time (s)", "Class", "Confidence", "In image", "Box (x1, y1, x2, y2)")
+TIPS = (
+    "The image file, or the video / camera frame (#number)",
+    "A video frame's position in the video (frame number / frames per second)",
+    "The defect class found; '— none —' for an image where nothing reached its threshold",
+    "How sure the model is (0–1); only detections at or above their class's threshold are rows",
+    "Detections in this image at the current thresholds (0: the image looks clean)",
+    "The detection's box in image pixels: left, top, right, bottom",
+)
+NONE_TEXT = "— none —"
+SORT_ROLE = Qt.ItemDataRole.UserRole
+D = Qt.ItemDataRole.DisplayRole
 
 
 class ResultsModel(QAbstractTableModel):
-    """Rows are the records whose confidence reaches their class's threshold."""
-
-    def __init__(self, parent=None) -> None:
+    def __init__(self, results: Results, parent=None) -> None:
         super().__init__(parent)
-        self.names: list[str] = []
-        self.model_name = ""
-        self.frames: list[FrameInfo] = []
-        self.thresholds = ClassThresholds(0.25)
-        self._cols = _Columns()
-        self._visible = np.zeros(0, np.int64)  # record index of each row
+        self.results = results
+        self._rows = 0
 
-    # data in ---------------------------------------------------------------------------------
-    def reset(self, names: Sequence[str] = (), model_name: str = "") -> None:
-        self.beginResetModel()
-        self.names, self.model_name = list(names), model_name
-        self.frames = []
-        self._cols = _Columns()
-        self._visible = np.zeros(0, np.int64)
-        self.endResetModel()
-
-    def add_frames(self, frames: Sequence[FrameInfo]) -> None:
-        self.frames.extend(frames)
-
-    def append(self, frame_ids, classes, scores, boxes) -> None:
-        """Add records; the ones above the thresholds become rows at the end."""
-        k = len(scores)
-        if not k:
-            return
-        start = self._cols.n
-        self._cols.append(frame_ids, classes, scores, boxes)
-        keep = np.flatnonzero(self.thresholds.keep(scores, classes)) + start
-        if len(keep):
-            first = len(self._visible)
-            self.beginInsertRows(QModelIndex(), first, first + len(keep) - 1)
-            self._visible = np.concatenate([self._visible, keep])
+    def appended(self, *_args) -> None:
+        """The session added rows at the end."""
+        n = len(self.results)
+        if n > self._rows:
+            self.beginInsertRows(QModelIndex(), self._rows, n - 1)
+            self._rows = n
             self.endInsertRows()
 
-    def set_thresholds(self, thresholds: ClassThresholds) -> None:
-        """Re-filter every record at once (no re-run)."""
+    def refresh(self, *_args) -> None:
+        """The session re-filtered or cleared its rows."""
         self.beginResetModel()
-        self.thresholds = thresholds
-        self._visible = np.flatnonzero(self.thresholds.keep(self.all_scores, self.all_classes))
+        self._rows = len(self.results)
         self.endResetModel()
 
-    # data out --------------------------------------------------------------------------------
-    @property
-    def all_scores(self) -> np.ndarray:
-        return self._cols.scores[: self._cols.n]
-
-    @property
-    def all_classes(self) -> np.ndarray:
-        return self._cols.classes[: self._cols.n]
-
-    @property
-    def record_count(self) -> int:
-        """Records held (at the run's floor threshold), shown or not."""
-        return self._cols.n
-
-    def class_name(self, c: int) -> str:
-        return self.names[c] if 0 <= c < len(self.names) else str(c)
-
-    def row_frame(self, row: int) -> int:
-        return int(self._cols.frame_ids[self._visible[row]])
-
-    def row_record(self, row: int) -> tuple[int, int, float, np.ndarray]:
-        """``(frame_id, class_id, confidence, box)`` of a row."""
-        i = self._visible[row]
-        c = self._cols
-        return int(c.frame_ids[i]), int(c.classes[i]), float(c.scores[i]), c.boxes[i].copy()
-
-    def frame_detections(self, frame_id: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``boxes, scores, classes`` of one frame above the thresholds."""
-        c, n = self._cols, self._cols.n
-        idx = np.flatnonzero(c.frame_ids[:n] == frame_id)
-        keep = idx[self.thresholds.keep(c.scores[idx], c.classes[idx])]
-        return c.boxes[keep], c.scores[keep], c.classes[keep]
-
-    def snapshot(self, kept=None) -> Detections:
-        """A copy of the rows for an export (cheap; the records are built in the worker)."""
-        c, v = self._cols, self._visible
-        return Detections(list(self.frames), list(self.names), self.model_name,
-                          c.frame_ids[v].copy(), c.classes[v].copy(), c.scores[v].copy(),
-                          c.boxes[v].copy(), dict(kept or {}))  # fmt: skip
-
-    def records(self) -> list[dict]:
-        """The rows as the engine's records (:data:`RECORD_FIELDS`), in table order."""
-        return self.snapshot().records()
-
-    # Qt --------------------------------------------------------------------------------------
     def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802, B008 (Qt)
-        return 0 if parent.isValid() else len(self._visible)
+        return 0 if parent.isValid() else self._rows
 
     def columnCount(self, parent=QModelIndex()) -> int:  # noqa: N802, B008 (Qt)
         return 0 if parent.isValid() else len(COLUMNS)
 
-    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+    def headerData(self, section, orientation, role=D):  # noqa: N802 (Qt)
+        if orientation != Qt.Orientation.Horizontal:
+            return None
+        if role == D:
             return COLUMNS[section]
-        return None
+        return TIPS[section] if role == Qt.ItemDataRole.ToolTipRole else None
 
-    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+    def data(self, index, role=D):
         if not index.isValid():
             return None
-        i = self._visible[index.row()]
-        col = index.column()
-        c = self._cols
-        if role == Qt.ItemDataRole.DisplayRole:
+        row, col = self.results.row(index.row()), index.column()
+        frame = self.results.frames[row.frame_id]
+        empty = row.record < 0
+        if role == SORT_ROLE:
+            seconds = frame.seconds if frame.seconds is not None else -1.0
+            score = -1.0 if empty else row.score
+            area = 0.0 if empty else (row.box[2] - row.box[0]) * (row.box[3] - row.box[1])
+            return (row.frame_id, seconds, row.class_id, score, row.in_frame, area)[col]
+        if role == D:
             if col == 0:
-                fid = int(c.frame_ids[i])
-                return self.frames[fid].name if fid < len(self.frames) else str(fid)
+                return frame.name
             if col == 1:
-                return self.class_name(int(c.classes[i]))
+                return "" if frame.seconds is None else f"{frame.seconds:.3f}"
             if col == 2:
-                return f"{float(c.scores[i]):.3f}"
-            return ", ".join(f"{v:.0f}" for v in c.boxes[i])
-        if role == Qt.ItemDataRole.DecorationRole and col == 1:
-            return class_qcolor(int(c.classes[i]))
-        if role == Qt.ItemDataRole.TextAlignmentRole and col == 2:
+                return NONE_TEXT if empty else self.results.class_name(row.class_id)
+            if col == 3:
+                return "" if empty or math.isnan(row.score) else f"{row.score:.3f}"
+            if col == 4:
+                return str(row.in_frame)
+            return "" if empty else ", ".join(f"{v:.0f}" for v in row.box)
+        if role == Qt.ItemDataRole.DecorationRole and col == 2 and not empty:
+            return class_qcolor(row.class_id)
+        if role == Qt.ItemDataRole.ForegroundRole and empty:
+            return QColor(120, 120, 120)
+        if role == Qt.ItemDataRole.TextAlignmentRole and col in (1, 3, 4):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None

@@ -1,7 +1,9 @@
 """The Compare table: a view over a :class:`~grace_gui.sessions.compare.CompareSession`.
 
 Every run in a row (the table grows with them), sortable by any column, the reference chosen
-in a combo or with a right click, Δ only within the reference's protocol.
+in a combo or with a right click, Δ only within the reference's protocol. A comparison the
+engine refuses (grace val runs of different protocols or images) keeps its runs as rows without
+figures, and the note under the table says why in red.
 """
 
 from __future__ import annotations
@@ -27,6 +29,9 @@ from PySide6.QtWidgets import (
 from grace_gui.sessions.compare import HEADERS, CompareSession
 
 MAX_VISIBLE_ROWS = 12  # the table grows to this many rows, then scrolls
+NOTE = "Δ: percentage points against the reference, within one protocol."
+NOTE_STYLE = "color:#555"
+REFUSED_STYLE = "color:#b00020"
 KEY_ROLE = Qt.ItemDataRole.UserRole + 1
 PATH_ROLE = Qt.ItemDataRole.UserRole + 2
 
@@ -66,8 +71,9 @@ class RunCompare(QWidget):
             "the run every Δ is measured against; only runs measured with its protocol get a Δ"
         )
         self.reference.activated.connect(self.session.set_reference)
-        self.note = QLabel("Δ: percentage points against the reference, within one protocol.")
-        self.note.setStyleSheet("color:#555")
+        self.note = QLabel(NOTE)
+        self.note.setStyleSheet(NOTE_STYLE)
+        self.note.setWordWrap(True)
         remove = QPushButton("Remove")
         remove.setToolTip("take the selected runs out of the comparison (nothing is deleted)")
         remove.clicked.connect(self.remove_selected)
@@ -130,6 +136,9 @@ class RunCompare(QWidget):
         self.reference.clear()
         self.reference.addItems(s.names())
         self.reference.setCurrentIndex(s.reference)
+        self.note.setText(f"Not compared: {s.error}" if s.error else NOTE)
+        self.note.setToolTip(s.error)
+        self.note.setStyleSheet(REFUSED_STYLE if s.error else NOTE_STYLE)
         shown = min(max(len(s.rows), 1), MAX_VISIBLE_ROWS)
         height = self.table.horizontalHeader().height() + 2 * self.table.frameWidth()
         row_h = self.table.verticalHeader().defaultSectionSize()

@@ -18,7 +18,16 @@ from collections import OrderedDict, deque
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import (
+    QAbstractListModel,
+    QModelIndex,
+    QObject,
+    QRect,
+    QSize,
+    Qt,
+    QTimer,
+    Signal,
+)
 from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QListView
 
@@ -54,19 +63,56 @@ class LruCache:
         return len(self._d)
 
 
-def decode_thumbnail(path: str, side: int = THUMB) -> np.ndarray | None:
-    """``path`` decoded at most ``side`` pixels a side, as an RGB array (``None`` when
-    unreadable). JPEGs decode through the DCT at a fraction of their size (``draft``)."""
+def thumbnail_or_reason(path: str, side: int = THUMB) -> np.ndarray | str:
+    """``path`` decoded at most ``side`` pixels a side, as an RGB array turned as its EXIF
+    orientation says (as the large view and the trainer see it), or the one-line reason it
+    cannot be. JPEGs decode through the DCT at a fraction of their size (PIL ``draft``); a file
+    PIL cannot open goes to the engine's reader (:func:`grace.images.try_read_image`), so the
+    grid shows whatever the large view shows and says why in the reader's words otherwise."""
+    from PIL import ImageOps
+
     from grace.data.images import open_image
 
     try:
         with open_image(path) as im:
             im.draft("RGB", (side, side))
-            im = im.convert("RGB")
+            im = ImageOps.exif_transpose(im).convert("RGB")
             im.thumbnail((side, side))
             return np.asarray(im)
     except Exception:  # PIL raises OSError, SyntaxError, ValueError... for a bad file
-        return None
+        pass
+    return _read_thumbnail(path, side)
+
+
+def _read_thumbnail(path: str, side: int) -> np.ndarray | str:
+    import cv2
+
+    from grace.images import try_read_image
+
+    bgr, reason = try_read_image(path)
+    if bgr is None:
+        return reason
+    h, w = bgr.shape[:2]
+    f = min(1.0, side / max(h, w))
+    if f < 1.0:
+        size = (max(1, round(w * f)), max(1, round(h * f)))
+        bgr = cv2.resize(bgr, size, interpolation=cv2.INTER_AREA)
+    return np.ascontiguousarray(bgr[..., ::-1])
+
+
+def decode_thumbnail(path: str, side: int = THUMB) -> np.ndarray | None:
+    """:func:`thumbnail_or_reason`'s array, ``None`` when unreadable."""
+    rgb = thumbnail_or_reason(path, side)
+    return None if isinstance(rgb, str) else rgb
+
+
+def shown_name(path: str) -> str:
+    """The file name with a break opportunity (a zero-width space) after each ``_``, ``-`` and
+    ``.``, so a long name wraps onto a second line instead of losing its middle."""
+    name = os.path.basename(path)
+    for c in "_-.":
+        name = name.replace(c, c + "\u200b")
+    return name
 
 
 def rgb_to_pixmap(rgb: np.ndarray, side: int = THUMB) -> QPixmap:
@@ -106,13 +152,13 @@ class ThumbnailLoader(QObject):
         super().__init__()
         self.side = side
         self.cache = LruCache(capacity)
-        self.failed: set[str] = set()
+        self.failed: dict[str, str] = {}  # path -> why it cannot be read
         self.max_pending = max_pending
         self.per_tick = per_tick
         self.decoded_count = 0
         self._cv = threading.Condition()
         self._pending: OrderedDict[str, int] = OrderedDict()  # path -> generation, oldest first
-        self._done: deque[tuple[str, np.ndarray | None]] = deque()
+        self._done: deque[tuple[str, np.ndarray | str]] = deque()
         self._generation = 0
         self._busy = 0
         self._stopping = False
@@ -165,7 +211,7 @@ class ThumbnailLoader(QObject):
                     return
                 path, generation = self._pending.popitem(last=True)  # newest first
                 self._busy += 1
-            rgb = decode_thumbnail(path, self.side)
+            rgb = thumbnail_or_reason(path, self.side)
             with self._cv:
                 self._busy -= 1
                 self.decoded_count += 1
@@ -179,8 +225,8 @@ class ThumbnailLoader(QObject):
             quiet = not (self._pending or self._done or self._busy)
         paths = []
         for path, rgb in batch:
-            if rgb is None:
-                self.failed.add(path)
+            if isinstance(rgb, str):
+                self.failed[path] = rgb
             else:
                 self.cache.put(path, rgb_to_pixmap(rgb, self.side))
             paths.append(path)
@@ -200,18 +246,23 @@ class ThumbnailLoader(QObject):
             t.join(timeout=2)
 
 
-def _placeholder(side: int, color: QColor) -> QPixmap:
+def _placeholder(side: int, color: QColor, text: str = "") -> QPixmap:
     pixmap = QPixmap(side, side)
     pixmap.fill(Qt.GlobalColor.transparent)
     painter = QPainter(pixmap)
     painter.fillRect(4, 4, side - 8, side - 8, color)
+    if text:
+        painter.setPen(QColor(255, 255, 255))
+        flags = Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap
+        painter.drawText(QRect(8, 8, side - 16, side - 16), flags, text)
     painter.end()
     return pixmap
 
 
 class ThumbnailModel(QAbstractListModel):
-    """Image paths as a list model: file name, thumbnail (lazy), full path as tooltip and in
-    ``Qt.UserRole``."""
+    """Image paths as a list model: file name (wrapping, never cut in the middle), thumbnail
+    (lazy; an unreadable image is a tile saying so, its reason in the tooltip), full path as
+    tooltip and in ``Qt.UserRole``."""
 
     def __init__(self, loader: ThumbnailLoader, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -219,7 +270,8 @@ class ThumbnailModel(QAbstractListModel):
         self.paths: list[str] = []
         self._rows: dict[str, int] = {}
         self._waiting = _placeholder(loader.side, QColor(70, 70, 70))
-        self._broken = _placeholder(loader.side, QColor(150, 40, 40))
+        self._broken = _placeholder(loader.side, QColor(150, 40, 40), "cannot be read")
+        self.cell = QSize(loader.side + 24, loader.side + 36)
         loader.ready.connect(self._on_ready)
 
     def set_paths(self, paths: list[str | Path]) -> None:
@@ -246,7 +298,12 @@ class ThumbnailModel(QAbstractListModel):
             self.loader.request(path)
             return self._waiting
         if role == Qt.ItemDataRole.DisplayRole:
-            return os.path.basename(path)
+            return shown_name(path)
+        if role == Qt.ItemDataRole.SizeHintRole:  # room for two lines of name, for every item
+            return self.cell
+
+        if role == Qt.ItemDataRole.ToolTipRole and path in self.loader.failed:
+            return f"{path}\ncannot be read: {self.loader.failed[path]}"
         if role in (Qt.ItemDataRole.ToolTipRole, Qt.ItemDataRole.UserRole):
             return path
         return None
@@ -270,8 +327,9 @@ class ThumbnailGrid(QListView):
         self.setUniformItemSizes(True)
         self.setWrapping(True)
         self.setIconSize(QSize(side, side))
-        self.setGridSize(QSize(side + 18, side + 24))
-        self.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.setGridSize(model.cell + QSize(4, 4))  # two lines of name under the image
+        self.setWordWrap(True)
+        self.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.setSpacing(2)
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)

@@ -16,7 +16,8 @@ from grace.explain.figure import write_figure
 from grace.infer.predictor import RECORD_FIELDS
 from grace.infer.writers import CsvWriter, JsonWriter
 
-RECORD = dict(zip(RECORD_FIELDS, ["a.jpg", 0, "crack", 0, 0.5, 1, 2, 3, 4, 2, 2, "m"], strict=True))
+VALUES = ["a.jpg", 0, "crack", 0, 0.5, 1, 2, 3, 4, 2, 2, "m", "/m.pt", "ab", 0.25, None, "t"]
+RECORD = dict(zip(RECORD_FIELDS, VALUES, strict=True))
 
 
 @pytest.fixture

@@ -22,3 +22,19 @@ def test_demo_model_loads_with_neu_det_classes(variant):
     metrics = json.loads((MODELS / f"neu-det_yolo11n_{variant}.metrics.json").read_text())
     assert set(metrics["per_class"]) == set(NEU_CLASSES)
     assert 0 < metrics["metrics"]["mAP50-95"] < metrics["metrics"]["mAP50"] < 1
+
+
+@pytest.mark.parametrize("variant", ["baseline", "grace"])
+def test_demo_metrics_are_labelled_with_their_protocol_and_match_the_readme(variant):
+    readme = (MODELS / "README.md").read_text()
+    for suffix, protocol, shape in (("", "deployed", [256, 256]),
+                                    ("-ultralytics", "ultralytics", [288, 288])):  # fmt: skip
+        m = json.loads((MODELS / f"neu-det_yolo11n_{variant}.metrics{suffix}.json").read_text())
+        assert m["protocol"] == protocol
+        assert m["input_shapes"] == [{"shape": shape, "images": 360}]
+        fig = m["metrics"]
+        row = (f"| {protocol} ({shape[0]}×{shape[1]}) | `neu-det_yolo11n_{variant}.pt` | "
+               f"{100 * fig['mAP50-95']:.2f} % | {100 * fig['mAP50']:.2f} % |")  # fmt: skip
+        assert row in readme
+    run = MODELS.parent / "demo" / "runs" / variant / "val" / "metrics.json"
+    assert json.loads(run.read_text())["protocol"] == "deployed"

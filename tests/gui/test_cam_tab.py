@@ -69,8 +69,9 @@ def shown(tab) -> np.ndarray:
 def test_demo_comparison_is_grace_cams_figure_on_one_global_scale(
     qtbot, make_window, calls, engine_models, tmp_path
 ):
-    from grace.explain.figure import default_imgsz, read_image, run_cam
+    from grace.explain.figure import default_imgsz, run_cam
     from grace.explain.render import GAP, panel_shape
+    from grace.images import read_image
 
     demo, models = engine_models
     window = make_window()
@@ -149,7 +150,7 @@ def test_opacity_and_detections_rerender_without_recomputing(
 
 
 def test_layer_change_recomputes_and_is_remembered(qtbot, make_window, calls, engine_models):
-    from grace.explain.figure import read_image
+    from grace.images import read_image
 
     demo, models = engine_models
     window = make_window()

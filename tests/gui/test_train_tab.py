@@ -206,10 +206,14 @@ def test_compare_protocols_reference_sorting_and_all_rows(qtbot, make_window, tm
         (run / "val" / "metrics.json").write_text(json.dumps({**doc, **protocol}))
         return str(run)
 
-    end = {"type": "end", "time": 1, "metrics": {"mAP50-95": 0.47}}  # end of training
-    paths = [val_run("old", 0.40, {}), val_run("dep", 0.30, {"protocol": "deployed"}),
+    def trained_run(name, m5095):  # Ultralytics' figures at the end of training
+        end = {"type": "end", "time": 1, "metrics": {"mAP50-95": m5095}}
+        return str(_write_events(tmp_path / name, [end]))
+
+    # grace val runs of one protocol (another would be refused: see the end) and training logs
+    paths = [val_run("old", 0.40, {}), trained_run("early", 0.30),
              val_run("new", 0.4325, {"protocol": "ultralytics"}),
-             str(_write_events(tmp_path / "trained", [end]))]  # fmt: skip
+             trained_run("trained", 0.47)]  # fmt: skip
     window = make_window()
     window.resize(1280, 820)
     compare = window.train_tab.compare
@@ -223,24 +227,39 @@ def test_compare_protocols_reference_sorting_and_all_rows(qtbot, make_window, tm
     def column(name):
         return [table.item(i, col[name]).text() for i in range(table.rowCount())]
 
-    assert column("Protocol") == ["ultralytics", "deployed", "ultralytics",
+    assert column("Protocol") == ["ultralytics", "ultralytics (training)", "ultralytics",
                                   "ultralytics (training)"]  # fmt: skip
     assert column("Δ mAP@0.5:0.95 (pp)") == ["ref", "—", "+3.25", "—"]  # 43.25 - 40.00
     assert "not comparable" in table.item(1, dcol).toolTip()
     assert column("Source")[3] == "events.jsonl end (Ultralytics)"
     assert table.minimumHeight() >= 4 * table.verticalHeader().defaultSectionSize()
-    # the reference from the combo: Δ only among the deployed protocol now
+    # the reference from the combo: Δ only among the training logs now (47.00 - 30.00)
     compare.reference.setCurrentIndex(1)
     compare.reference.activated.emit(1)
-    qtbot.waitUntil(lambda: column("Δ mAP@0.5:0.95 (pp)") == ["—", "ref", "—", "—"],
+    qtbot.waitUntil(lambda: column("Δ mAP@0.5:0.95 (pp)") == ["—", "ref", "—", "+17.00"],
                     timeout=20_000)  # fmt: skip
     compare.use_as_reference(paths[2])  # what the right-click menu does
     qtbot.waitUntil(lambda: column("Δ mAP@0.5:0.95 (pp)") == ["-3.25", "—", "ref", "—"],
                     timeout=20_000)  # fmt: skip
     table.sortItems(col["mAP@0.5:0.95 (%)"])  # a click on the header: numbers, not text
-    assert column("Run") == ["dep", "old", "new", "trained"]
+    assert column("Run") == ["early", "old", "new", "trained"]
     table.sortItems(col["mAP@0.5:0.95 (%)"], Qt.SortOrder.DescendingOrder)
     assert column("Run")[0] == "trained"
+    assert compare.note.text().startswith("Δ: percentage points")
+
+    # a grace val run of another protocol: the engine refuses; the tab says why, keeps the rows
+    compare.add_run(val_run("dep", 0.30, {"protocol": "deployed"}))
+    qtbot.waitUntil(lambda: "different grace val protocols" in compare.note.text(),
+                    timeout=20_000)  # fmt: skip
+    assert "dep: deployed" in compare.note.text() and table.rowCount() == 5
+    assert set(column("mAP@0.5:0.95 (%)")) == {"—"}
+    table.sortItems(col["Run"])
+    dep_row = column("Run").index("dep")
+    table.selectRow(dep_row)
+    compare.remove_selected()  # the run at fault out: compared again
+    qtbot.waitUntil(lambda: table.rowCount() == 4 and "ref" in column("Δ mAP@0.5:0.95 (pp)"),
+                    timeout=20_000)  # fmt: skip
+    assert compare.note.text().startswith("Δ: percentage points")
 
 
 def test_refused_start_leaves_no_folder_and_no_started_message(qtbot, make_window, tmp_path):
@@ -306,6 +325,7 @@ def test_real_training_live_sampler_stop_and_resume(qtbot, train_tab, tiny_data,
     f.project.setText(str(tmp_path / "runs"))
     ready: list[str] = []
     tab.checkpoint_ready.connect(ready.append)
+    chosen = window.inference_tab.session.model  # the Inference tab's model: never switched
 
     qtbot.wait(3000)  # the other tabs open the demo at start (model loading): let them settle
     run = tab.start_training()
@@ -350,7 +370,9 @@ def test_real_training_live_sampler_stop_and_resume(qtbot, train_tab, tiny_data,
         assert ready == [end["best"]]
         cam_recent = window.context.settings.get("cam/models", [])
         assert cam_recent[0] == end["best"]  # offered to Eigen-CAM, no panel recomputed
-        assert end["best"] in window.context.settings.get("inference/models", [])
+        # offered to Inference (its session; the settings are written when the window closes)
+        assert end["best"] in [m.path for m in window.inference_tab.session.models]
+        assert chosen is None or window.inference_tab.session.model == chosen
     assert not tab.busy() and tab.start_button.isEnabled()
 
     # resume continues the same run directory and the log follows; stop it at its first sampler

@@ -12,15 +12,24 @@ Image sizes are read lazily (file header only) when boxes are wanted in pixels.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from grace.data.images import is_image_name, open_image
-from grace.data.voc_layout import name_order
 from grace.data.yolo_layout import LabelBox, label_path, load_labels, read_yolo_dataset
 from grace.errors import GraceError
 
 KINDS = ("yolo", "neu-det", "voc", "images")
+_DIGITS = re.compile(r"(\d+)")
+
+
+def natural_key(path: str | Path) -> tuple:
+    """Sort key that orders file names as a person does: ``crazing_2`` before ``crazing_10``
+    (runs of digits compare as numbers, the rest case-insensitively), then the full path."""
+    name = Path(path).name
+    parts = _DIGITS.split(name.casefold())
+    return tuple((int(x), "") if i % 2 else (0, x) for i, x in enumerate(parts)), name, str(path)
 
 
 def folder_kind(path: str | Path) -> str:
@@ -65,7 +74,8 @@ class IndexedImage:
 
 @dataclass
 class DatasetIndex:
-    """Every image of a dataset in display order (split, then file name)."""
+    """Every image of a dataset in display order (split, then file name in
+    :func:`natural_key` order)."""
 
     kind: str
     source: Path
@@ -120,7 +130,7 @@ def index_yolo(data: str | Path) -> DatasetIndex:
         raise GraceError(f"{ds.yaml_path}: no train, val or test entry")
     images = []
     for split, (_folder, paths) in ds.splits.items():
-        for p in paths:
+        for p in sorted(paths, key=natural_key):
             boxes, _problems = load_labels(p, len(ds.names))
             images.append(IndexedImage(p, split, None if boxes is None else tuple(boxes)))
     return DatasetIndex("yolo", ds.yaml_path.parent, ds.names, images, ds.yaml_path)
@@ -135,7 +145,7 @@ def index_images(folder: str | Path) -> DatasetIndex:
         found += [Path(d, f) for f in files if is_image_name(Path(f)) and not f.startswith(".")]
     if not found:
         raise GraceError(f"{root}: no images found")
-    found.sort(key=name_order)
+    found.sort(key=natural_key)
     return DatasetIndex("images", root, [], [IndexedImage(p, "") for p in found])
 
 

@@ -114,8 +114,9 @@ def _image_for_trainer(image: Path, nc: int) -> tuple[int, str | None]:
     probe = probe_image(image)
     if not probe.ok:
         return 0, f"unreadable image ({probe.error})"
-    if min(probe.width, probe.height) < MIN_IMAGE_SIDE:
-        return 0, f"image {probe.width}x{probe.height} smaller than {MIN_IMAGE_SIDE} px"
+    w, h = probe.shown_size  # what Ultralytics' exif_size reports
+    if min(w, h) < MIN_IMAGE_SIDE:
+        return 0, f"image {w}x{h} smaller than {MIN_IMAGE_SIDE} px"
     label = label_path(image)
     if not label.is_file():
         return 0, None

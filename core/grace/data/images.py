@@ -51,7 +51,8 @@ def is_lfs_pointer(data: bytes | str | Path) -> bool:
 
 @dataclass(frozen=True)
 class ImageProbe:
-    """What decoding an image told us: its stored size, mode, EXIF orientation (1 when none),
+    """What decoding an image told us: its stored size (:attr:`shown_size` is the size the
+    trainer and the views see), mode, EXIF orientation (1 when none),
     whether its three channels are equal (grayscale content stored as RGB), or why it could not
     be read (``lfs_pointer`` when the file is a Git LFS pointer)."""
 
@@ -66,6 +67,15 @@ class ImageProbe:
     @property
     def ok(self) -> bool:
         return self.error is None
+
+    @property
+    def shown_size(self) -> tuple[int, int]:
+        """``(width, height)`` as the trainer, ``grace predict`` and every view see the image
+        (:func:`grace.images.read_image`, OpenCV, Ultralytics' ``exif_size``): the stored size,
+        turned by the EXIF orientation (5-8 swap width and height)."""
+        from grace.data.orientation import shown_size
+
+        return shown_size(self.width, self.height, self.orientation)
 
 
 def channels_equal(rgb: np.ndarray, tolerance: int = GRAY_TOLERANCE) -> bool:

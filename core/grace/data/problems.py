@@ -68,6 +68,31 @@ HANDLING: dict[str, str] = {
 # kinds where nothing is lost or changed (listed after the others in a short summary)
 NOTE_KINDS = frozenset({"grayscale_as_rgb", "duplicate_box"})
 
+# how much each kind matters to what is trained on, most serious first: "serious" (images or
+# boxes left out, or labels that may be wrong), "fixed" (changed and kept, or a stray file
+# ignored), "note" (nothing lost or changed)
+LEVELS = ("serious", "fixed", "note")
+FIXED_KINDS = frozenset({
+    "xml_without_image", "exif_orientation", "empty_xml", "size_mismatch", "box_clipped",
+    "class_alias", "polygon_label", "image_without_label", "label_without_image",
+})  # fmt: skip
+IGNORED_KINDS = NOTE_KINDS | {"not_an_image"}
+
+
+def level_of(kind: str) -> str:
+    """``"serious"``, ``"fixed"`` or ``"note"`` (see :data:`LEVELS`) for a kind of
+    :data:`HANDLING`."""
+    if kind not in HANDLING:
+        raise ValueError(f"unknown problem kind {kind!r}")
+    if kind in IGNORED_KINDS:
+        return "note"
+    return "fixed" if kind in FIXED_KINDS else "serious"
+
+
+def kind_order(kind: str) -> tuple[int, int]:
+    """Sort key of a kind: its level, then its place in :data:`HANDLING`."""
+    return LEVELS.index(level_of(kind)), list(HANDLING).index(kind)
+
 
 @dataclass(frozen=True)
 class Problem:

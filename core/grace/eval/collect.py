@@ -1,4 +1,5 @@
-"""One pass of a model over the validation split, keeping every prediction (the I/O side).
+"""One pass of a model over the validation split through Ultralytics' validator (protocol
+"ultralytics"), keeping every prediction (the I/O side).
 
 Ultralytics' own ``DetectionValidator`` does the batching, letterboxing, inference and NMS (so
 the predictions and the timings are exactly those of ``yolo val``); a subclass keeps, per image,
@@ -9,6 +10,7 @@ label checks) in pixels of the original image size.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +28,8 @@ class Collected:
     names: list[str]
     speed_ms: dict[str, float]  # per image: preprocess, inference, postprocess
     ultralytics: dict[str, float] = field(default_factory=dict)  # their own figures, same pass
+    input_shapes: list[dict] = field(default_factory=list)  # {"shape": [h, w], "images": n}
+    problems: list = field(default_factory=list)  # grace.data.problems.Problem records
 
 
 def _validator_class():
@@ -37,9 +41,12 @@ def _validator_class():
         def init_metrics(self, model) -> None:
             super().init_metrics(model)
             self.kept: dict[str, dict[str, Any]] = {}
+            self.input_shapes: Counter[tuple[int, int]] = Counter()
 
         def update_metrics(self, preds, batch) -> None:
             super().update_metrics(preds, batch)
+            h, w = (int(v) for v in batch["img"].shape[2:])
+            self.input_shapes[(h, w)] += len(preds)
             for si, pred in enumerate(preds):
                 pbatch = self._prepare_batch(si, batch)
                 scaled = self.scale_preds(pred, pbatch)
@@ -136,6 +143,9 @@ def collect_predictions(
             k: float(validator.speed.get(k, 0.0))
             for k in ("preprocess", "inference", "postprocess")
         },
+        input_shapes=[
+            {"shape": list(k), "images": v} for k, v in sorted(validator.input_shapes.items())
+        ],
         ultralytics={
             "mAP50-95": float(box.map),
             "mAP50": float(box.map50),

@@ -101,3 +101,27 @@ def match_image(
         g = gt_classes == c
         tp[d] = match_class(gt_boxes[g], boxes[d], scores[d], iou_thresholds)
     return tp
+
+
+def greedy_assign(
+    gt_boxes: np.ndarray, boxes: np.ndarray, scores: np.ndarray, iou_threshold: float = 0.5
+) -> np.ndarray:
+    """The ground-truth box each prediction of one class takes at one IoU threshold, by the rule
+    of :func:`match_class` (same order, same ties), as indices.
+
+    Returns
+    -------
+    np.ndarray
+        ``(N,)`` int, in the order of ``boxes``: the index of the GT box taken, -1 for none.
+    """
+    taken_by = np.full(len(boxes), -1, dtype=np.int64)
+    if len(boxes) == 0 or len(gt_boxes) == 0:
+        return taken_by
+    iou = box_iou(boxes, gt_boxes)
+    free = np.ones(len(gt_boxes), dtype=bool)
+    for d in np.argsort(-np.asarray(scores, dtype=np.float64), kind="mergesort"):
+        masked = np.where(free & (iou[d] >= iou_threshold), iou[d], -1.0)
+        g = int(masked.argmax())
+        if masked[g] >= 0:
+            taken_by[d], free[g] = g, False
+    return taken_by

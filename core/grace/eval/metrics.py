@@ -19,6 +19,11 @@ Definitions (paper, equations 1-5, "following the COCO protocol"):
   maximises the mean-over-classes F1; P and R are the means over classes at c*, and the
   reported F1 = 2PR / (P + R) of those two means (as the paper's tables: their F1 column is
   the harmonic mean of their P and R columns).
+- F1 two ways, each at its own confidence: ``f1_mean_over_classes`` = the mean over classes of
+  the per-class F1 at c* above; ``f1_dataset`` = the paper's equation 5 on counts pooled over
+  all classes, F1 = 2 TP / (2 TP + FP + FN) with TP, FP, FN summed over every class (a
+  prediction of a class without ground truth is a false positive) at the grid confidence that
+  maximises it (the lowest such on ties).
 """
 
 from __future__ import annotations
@@ -88,6 +93,32 @@ def ap_coco101(recall: np.ndarray, precision: np.ndarray) -> tuple[float, np.nda
     return float(q.mean()), q
 
 
+def confidence_counts(
+    scores_desc: np.ndarray, tp_desc: np.ndarray, grid: np.ndarray = CONF_GRID
+) -> tuple[np.ndarray, np.ndarray]:
+    """True positives and predictions of one class that pass each confidence of ``grid`` (a
+    prediction counts at c when its score >= c).
+
+    Parameters
+    ----------
+    scores_desc
+        ``(N,)`` scores sorted descending.
+    tp_desc
+        ``(N,)`` true-positive flags in the same order (at one IoU threshold).
+    grid
+        Confidence thresholds.
+
+    Returns
+    -------
+    tuple of np.ndarray
+        ``TP`` and ``N`` (predictions passing) on ``grid``, as floats.
+    """
+    grid = np.asarray(grid, dtype=np.float64)
+    n = np.searchsorted(-np.asarray(scores_desc, dtype=np.float64), -grid, side="right")
+    tpc = np.concatenate([[0.0], np.cumsum(np.asarray(tp_desc, dtype=np.float64))])[n]
+    return tpc, n.astype(np.float64)
+
+
 def confidence_curves(
     scores_desc: np.ndarray, tp_desc: np.ndarray, n_gt: int, grid: np.ndarray = CONF_GRID
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -111,9 +142,7 @@ def confidence_curves(
         ``P``, ``R``, ``F1`` on ``grid``. P = :data:`P_WHEN_NONE_PASS` where no prediction
         passes; R = 0 when n_gt = 0.
     """
-    grid = np.asarray(grid, dtype=np.float64)
-    n = np.searchsorted(-np.asarray(scores_desc, dtype=np.float64), -grid, side="right")
-    tpc = np.concatenate([[0.0], np.cumsum(np.asarray(tp_desc, dtype=np.float64))])[n]
+    tpc, n = confidence_counts(scores_desc, tp_desc, grid)
     p = np.divide(tpc, n, out=np.full_like(tpc, P_WHEN_NONE_PASS), where=n > 0)
     r = tpc / n_gt if n_gt > 0 else np.zeros_like(tpc)
     f1 = np.divide(2 * p * r, p + r, out=np.zeros_like(tpc), where=(p + r) > 0)
@@ -143,6 +172,8 @@ class DetectionMetrics:
     p_curve: np.ndarray  # (C, G) at IoU 0.5
     r_curve: np.ndarray
     f1_curve: np.ndarray
+    tp_count: np.ndarray  # (C, G) true positives at IoU 0.5 passing each confidence
+    pred_count: np.ndarray  # (C, G) predictions passing each confidence
 
     @property
     def evaluated(self) -> np.ndarray:
@@ -199,6 +230,38 @@ class DetectionMetrics:
         p, r = self.precision, self.recall
         return float("nan") if np.isnan(p) else harmonic(p, r)
 
+    @property
+    def f1_mean_over_classes(self) -> float:
+        """Mean over evaluated classes of the per-class F1 at :attr:`f1_confidence`."""
+        return float(self.mean_f1_curve[self.best_index])
+
+    def dataset_counts(self, index: int) -> tuple[int, int, int]:
+        """``(TP, FP, FN)`` at IoU 0.5 pooled over all classes at grid index ``index``."""
+        tp = int(round(self.tp_count[:, index].sum()))
+        n = int(round(self.pred_count[:, index].sum()))
+        return tp, n - tp, int(self.instances.sum()) - tp
+
+    @property
+    def f1_dataset_curve(self) -> np.ndarray:
+        """``(G,)`` the paper's equation 5 on pooled counts: 2 TP / (2 TP + FP + FN)
+        = 2 TP / (predictions + ground truth); 0 where both are 0."""
+        tp = self.tp_count.sum(axis=0)
+        denom = self.pred_count.sum(axis=0) + float(self.instances.sum())
+        return np.divide(2 * tp, denom, out=np.zeros_like(tp), where=denom > 0)
+
+    @property
+    def dataset_best_index(self) -> int:
+        """Grid index of the confidence maximising :attr:`f1_dataset_curve` (lowest on ties)."""
+        return int(np.argmax(self.f1_dataset_curve))
+
+    @property
+    def f1_dataset_confidence(self) -> float:
+        return float(self.conf_grid[self.dataset_best_index])
+
+    @property
+    def f1_dataset(self) -> float:
+        return float(self.f1_dataset_curve[self.dataset_best_index])
+
 
 def evaluate(
     records: Sequence[ImageRecord],
@@ -242,6 +305,7 @@ def evaluate(
     ap = np.full((nc, len(thr)), np.nan)
     precision_at_50 = np.zeros((nc, len(RECALL_GRID)))
     curves = np.zeros((3, nc, len(conf_grid)))
+    counts = np.zeros((2, nc, len(conf_grid)))
     detections = np.zeros(nc, dtype=np.int64)
     for c in range(nc):
         s = np.concatenate(scores[c]) if scores[c] else np.zeros(0)
@@ -254,6 +318,7 @@ def evaluate(
                 if t == 0:
                     precision_at_50[c] = q
         curves[:, c] = confidence_curves(s_desc, tp_desc[:, 0], int(instances[c]), conf_grid)
+        counts[:, c] = confidence_counts(s_desc, tp_desc[:, 0], conf_grid)
     return DetectionMetrics(
         names=list(names),
         iou_thresholds=thr,
@@ -266,4 +331,6 @@ def evaluate(
         p_curve=curves[0],
         r_curve=curves[1],
         f1_curve=curves[2],
+        tp_count=counts[0],
+        pred_count=counts[1],
     )

@@ -83,3 +83,58 @@ def xywhn_to_xyxy(xywhn, width: int, height: int) -> np.ndarray:
     scale = np.array([width, height, width, height], dtype=np.float64)
     xy, wh = b[:, :2], b[:, 2:]
     return np.concatenate([xy - wh / 2, xy + wh / 2], axis=1) * scale
+
+
+PREDICTIONS_FORMAT = "grace val predictions 1"
+
+
+def save_records(path, records, names, info: dict | None = None) -> None:
+    """Every image's ground truth and raw detections as one compressed ``.npz`` (atomic).
+
+    Arrays: ``files``, ``width``, ``height``; ``gt_count`` per image with ``gt_boxes`` (xyxy
+    pixels) and ``gt_classes`` concatenated in image order; ``pred_count`` with ``boxes``,
+    ``scores``, ``classes`` likewise; ``names``; ``info`` (a JSON string: the settings).
+    Read it back with :func:`load_records`.
+    """
+    import json
+
+    from grace.fileio import atomic_write_with
+
+    def cat(key: str, shape: tuple, dtype) -> np.ndarray:
+        parts = [getattr(r, key) for r in records]
+        return np.concatenate(parts).astype(dtype) if parts else np.zeros(shape, dtype)
+
+    arrays = {
+        "format": np.array(PREDICTIONS_FORMAT),
+        "names": np.array(list(names), dtype=str),
+        "info": np.array(json.dumps(info or {})),
+        "files": np.array([r.file for r in records], dtype=str),
+        "width": np.array([r.width for r in records], dtype=np.int64),
+        "height": np.array([r.height for r in records], dtype=np.int64),
+        "gt_count": np.array([len(r.gt_classes) for r in records], dtype=np.int64),
+        "gt_boxes": cat("gt_boxes", (0, 4), np.float64),
+        "gt_classes": cat("gt_classes", (0,), np.int64),
+        "pred_count": np.array([len(r.scores) for r in records], dtype=np.int64),
+        "boxes": cat("boxes", (0, 4), np.float32),
+        "scores": cat("scores", (0,), np.float32),
+        "classes": cat("classes", (0,), np.int64),
+    }
+    atomic_write_with(path, lambda f: np.savez_compressed(f, **arrays))
+
+
+def load_records(path) -> tuple[list[ImageRecord], list[str], dict]:
+    """The records, class names and settings saved by :func:`save_records`."""
+    import json
+
+    with np.load(path, allow_pickle=False) as z:
+        a = {k: z[k] for k in z.files}
+    gt_end, pred_end = np.cumsum(a["gt_count"]), np.cumsum(a["pred_count"])
+    records = []
+    for i, f in enumerate(a["files"]):
+        g = slice(gt_end[i] - a["gt_count"][i], gt_end[i])
+        p = slice(pred_end[i] - a["pred_count"][i], pred_end[i])
+        records.append(
+            ImageRecord(str(f), int(a["width"][i]), int(a["height"][i]), a["gt_boxes"][g],
+                        a["gt_classes"][g], a["boxes"][p], a["scores"][p], a["classes"][p])
+        )  # fmt: skip
+    return records, [str(n) for n in a["names"]], json.loads(str(a["info"]))

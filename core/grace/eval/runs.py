@@ -7,7 +7,8 @@ training: no size buckets, no per-class AP, no latency), else from its last ``ep
 Each row says its **protocol**, and :func:`grace.eval.tables.deltas` compares only rows of one
 protocol: ``metrics.json``'s own ``"protocol"`` (``deployed`` or ``ultralytics``; files written
 before the field existed are ``ultralytics``), and :data:`PROTOCOL_TRAINING` for figures from
-Ultralytics' validation during training (``events.jsonl``).
+Ultralytics' validation during training (``events.jsonl``). Runs evaluated by ``grace val``
+under different protocols are refused (:func:`load_runs`); training-log rows never are.
 """
 
 from __future__ import annotations
@@ -19,10 +20,12 @@ from typing import Any
 
 from grace.errors import GraceError
 
-METRIC_KEYS = ("mAP50-95", "mAP50", "precision", "recall", "f1")
+METRIC_KEYS = ("mAP50-95", "mAP50", "precision", "recall", "f1_dataset", "f1_mean_over_classes")
 SIZE_KEYS = ("AP_small", "AP_medium", "AP_large")
 SOURCE_VAL = "val/metrics.json"
 SOURCE_END = "events.jsonl end (Ultralytics)"
+SOURCE_OWN = "metrics.json"  # a grace val --out folder given itself
+PREDICTIONS_FILE = "predictions.npz"
 PROTOCOL_VAL_DEFAULT = "ultralytics"  # metrics.json without "protocol" (older grace val)
 PROTOCOL_TRAINING = "ultralytics (training)"  # Ultralytics' end-of-training figures
 
@@ -41,8 +44,11 @@ class RunSummary:
     parameters: int | None = None
     latency_ms: float | None = None
     settings: dict[str, Any] = field(default_factory=dict)
+    # how the figures were measured (Δ only within one): grace val's, or PROTOCOL_TRAINING
+    protocol: str = PROTOCOL_TRAINING
     problems: list[str] = field(default_factory=list)  # lines of its files that were skipped
-    protocol: str = PROTOCOL_TRAINING  # how the figures were measured (Δ only within one)
+    predictions: str | None = None  # grace val's predictions.npz beside the metrics.json read
+    args: dict[str, Any] = field(default_factory=dict)  # the run's args.yaml (training settings)
 
 
 def _not_utf8(raw: bytes, e: UnicodeDecodeError, at: str = "offset") -> str:
@@ -104,9 +110,12 @@ def _from_metrics_json(run: RunSummary, metrics_file: Path) -> None:
     m = _read_json(metrics_file)
     if not isinstance(m, dict) or not isinstance(m.get("metrics"), dict):
         raise GraceError(f"{metrics_file}: no 'metrics' object (not written by grace val?)")
-    run.source = SOURCE_VAL if metrics_file.parent.name == "val" else "metrics.json"
-    run.protocol = str(m.get("protocol") or PROTOCOL_VAL_DEFAULT)
+    run.source = SOURCE_VAL if metrics_file.parent.name == "val" else SOURCE_OWN
     run.metrics = {k: _float(m["metrics"].get(k)) for k in METRIC_KEYS}
+    if "f1_mean_over_classes" not in m["metrics"]:  # written before both F1s were reported
+        run.metrics["f1_mean_over_classes"] = _float(m.get("f1_mean_over_classes"))
+    # grace val used Ultralytics' validator before the protocol was recorded
+    run.protocol = str(m.get("protocol") or PROTOCOL_VAL_DEFAULT)
     coco = m.get("coco") or {}
     run.size = {k: _float(coco.get(k)) for k in SIZE_KEYS}
     run.per_class = {
@@ -131,14 +140,15 @@ def _from_events(run: RunSummary, events_file: Path) -> None:
         run.source = "no metrics yet"
         return
     raw = {_clean_key(k): _float(v) for k, v in (chosen.get("metrics") or {}).items()}
-    p, r = raw.get("precision"), raw.get("recall")
-    f1 = None if p is None or r is None else (2 * p * r / (p + r) if p + r > 0 else 0.0)
+    # Ultralytics logs P and R (means over classes) but neither F1 reading: 2PR/(P+R) of those
+    # means is neither the pooled F1 nor the mean of the per-class F1s, so none is shown
     run.metrics = {
         "mAP50-95": raw.get("mAP50-95"),
         "mAP50": raw.get("mAP50"),
-        "precision": p,
-        "recall": r,
-        "f1": f1,
+        "precision": raw.get("precision"),
+        "recall": raw.get("recall"),
+        "f1_dataset": None,
+        "f1_mean_over_classes": None,
     }
     run.size = {k: None for k in SIZE_KEYS}
 
@@ -161,6 +171,23 @@ def _checkpoint_parameters(run_dir: Path) -> int | None:
             except Exception:
                 return None
     return None
+
+
+def _read_args(run_dir: Path) -> dict[str, Any]:
+    """The training settings of ``args.yaml`` in the run (or, for ``<run>/val``, its parent);
+    empty when there is none. A file that is not a YAML mapping is a :class:`GraceError`."""
+    for f in (run_dir / "args.yaml", run_dir.parent / "args.yaml"):
+        if f.is_file():
+            import yaml
+
+            try:
+                doc = yaml.safe_load(f.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
+                raise GraceError(f"{f}: not readable YAML ({type(e).__name__})") from None
+            if not isinstance(doc, dict):
+                raise GraceError(f"{f}: not a YAML mapping of training settings")
+            return doc
+    return {}
 
 
 def load_run(path: str | Path) -> RunSummary:
@@ -191,19 +218,43 @@ def load_run(path: str | Path) -> RunSummary:
             variant = (_read_json(cfg) or {}).get("variant")
             break
     run = RunSummary(name=p.resolve().name, path=str(p), variant=variant, source="")
-    if val_metrics.is_file():
-        _from_metrics_json(run, val_metrics)
-    elif own_metrics.is_file():
-        _from_metrics_json(run, own_metrics)
+    run.args = _read_args(p)
+    for metrics_file in (val_metrics, own_metrics):
+        if metrics_file.is_file():
+            _from_metrics_json(run, metrics_file)
+            npz = metrics_file.parent / PREDICTIONS_FILE
+            run.predictions = str(npz) if npz.is_file() else None
+            break
     else:
         _from_events(run, events)
         run.parameters = _checkpoint_parameters(p)
     return run
 
 
+def val_evaluated(run: RunSummary) -> bool:
+    """Whether ``run``'s figures are ``grace val``'s (a ``metrics.json``), not a training log's."""
+    return run.source in (SOURCE_VAL, SOURCE_OWN)
+
+
 def load_runs(paths: list[str | Path]) -> list[RunSummary]:
-    """:func:`load_run` for each path; names made unique with their parent folder."""
+    """:func:`load_run` for each path; names made unique with their parent folder.
+
+    Raises
+    ------
+    GraceError
+        When the runs evaluated by ``grace val`` (:func:`val_evaluated`) were evaluated under
+        different protocols. Rows from a training log are not refused: they keep their protocol
+        (:data:`PROTOCOL_TRAINING`) and get no Δ against a reference of another.
+    """
     runs = [load_run(p) for p in paths]
+    evaluated = [r for r in runs if val_evaluated(r)]
+    protocols = sorted({r.protocol for r in evaluated})
+    if len(protocols) > 1:
+        listed = ", ".join(f"{r.name}: {r.protocol}" for r in evaluated)
+        raise GraceError(
+            f"runs evaluated under different grace val protocols ({listed}): their figures are "
+            "not comparable; re-run grace val with one --protocol"
+        )
     names = [r.name for r in runs]
     for r in runs:
         if names.count(r.name) > 1:

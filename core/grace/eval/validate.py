@@ -1,9 +1,14 @@
 """``grace val``: metrics of a checkpoint on a dataset, written beside the run.
 
-One pass of the model over the val split (:mod:`grace.eval.collect`), then our figures
-(:mod:`grace.eval.metrics`) and the COCO tool's (:mod:`grace.eval.coco`) from the same
-predictions, the model's cost (:mod:`grace.eval.cost`) and the timings of that pass. Writes
-``metrics.json`` (the returned dict) and ``pr_curves.json`` to the output directory.
+One pass of the model over the val split, under one protocol: ``deployed`` (the default:
+``grace predict``'s own pre-processing, inference and NMS, :mod:`grace.eval.deployed`) or
+``ultralytics`` (Ultralytics' validator with its rectangular batches, :mod:`grace.eval.collect`;
+at imgsz 256 it feeds 200x200 images as 288x288). Then our figures (:mod:`grace.eval.metrics`)
+and the COCO tool's (:mod:`grace.eval.coco`) from the same predictions, per-image errors
+(:mod:`grace.eval.errors`), the model's cost (:mod:`grace.eval.cost`) and the timings of that
+pass. Writes ``predictions.npz`` (every image's ground truth and raw detections,
+:func:`grace.eval.records.load_records`), ``errors.json``, ``pr_curves.json`` and last
+``metrics.json`` (the returned dict) to the output directory, each atomically.
 """
 
 from __future__ import annotations
@@ -23,10 +28,24 @@ from grace.fileio import atomic_write_json
 
 METRICS_FILE = "metrics.json"
 PR_CURVES_FILE = "pr_curves.json"
-F1_RULE = (
-    "P, R at IoU 0.5, each the mean over classes at the confidence that maximises the mean "
-    "over classes of per-class F1 (grid 0:0.001:1); F1 = 2PR/(P+R) of those means"
-)
+ERRORS_FILE = "errors.json"
+PREDICTIONS_FILE = "predictions.npz"
+PROTOCOLS = ("deployed", "ultralytics")
+PROTOCOL_RULES = {
+    "deployed": "grace predict's own pre-processing (Ultralytics' predictor letterbox at "
+    "--imgsz: scale up or down, centred, minimum rectangle of the stride when a batch's images "
+    "share one shape), inference and NMS, on the val images decoded as grace predict decodes them",
+    "ultralytics": "Ultralytics' DetectionValidator: long side resized to --imgsz, rectangular "
+    "batches padded to a multiple of the stride plus half a stride (200x200 at 256 -> 288x288)",
+}
+F1_RULE = {
+    "f1_mean_over_classes": "mean over classes (with ground truth) of the per-class F1 at IoU "
+    "0.5 at the confidence f1_confidence that maximises it (grid 0:0.001:1); precision and recall "
+    "in 'metrics' are the means over classes at that confidence",
+    "f1_dataset": "the paper's equation 5 on counts pooled over all classes: 2TP/(2TP+FP+FN) at "
+    "IoU 0.5 at the confidence f1_dataset.confidence that maximises it (grid 0:0.001:1); "
+    "errors.json is at this operating point",
+}
 
 
 def _num(x: Any, digits: int | None = None) -> float | None:
@@ -80,7 +99,9 @@ def build_result(
             "coco_AP50-95": coco.per_class.get(name, {}).get("AP50-95"),
             "coco_AP50": coco.per_class.get(name, {}).get("AP50"),
         }
-    latency = sum(speed_ms.get(k, 0.0) for k in ("preprocess", "inference", "postprocess"))
+    latency = sum(float(v) for v in speed_ms.values())
+    d = m.dataset_best_index
+    tp, fp, fn = m.dataset_counts(d)
     return {
         "instances": int(m.instances.sum()),
         "metrics": {
@@ -88,10 +109,20 @@ def build_result(
             "mAP50": _num(m.map50),
             "precision": _num(m.precision),
             "recall": _num(m.recall),
-            "f1": _num(m.f1),
+            "f1_dataset": _num(m.f1_dataset),
+            "f1_mean_over_classes": _num(m.f1_mean_over_classes),
         },
-        "f1_confidence": _num(m.f1_confidence),
-        "f1_mean_over_classes": _num(m.mean_f1_curve[best]),
+        "f1_confidence": _num(m.f1_confidence, 6),
+        "f1_mean_over_classes": _num(m.f1_mean_over_classes),
+        "f1_dataset": {
+            "f1": _num(m.f1_dataset),
+            "confidence": _num(m.f1_dataset_confidence, 6),
+            "precision": _num(tp / (tp + fp)) if tp + fp else 0.0,
+            "recall": _num(tp / (tp + fn)) if tp + fn else 0.0,
+            "tp": tp,
+            "fp": fp,
+            "fn": fn,
+        },
         "mAP75": _num(m.map75),
         "method": {
             "ap": AP_METHOD,
@@ -146,7 +177,7 @@ def pr_curves(m: DetectionMetrics) -> dict[str, Any]:
         "interpolation": AP_METHOD,
         "recall_grid": _curve(m.recall_grid),
         "confidence_grid": _curve(m.conf_grid),
-        "best_confidence": _num(m.f1_confidence),
+        "best_confidence": _num(m.f1_confidence, 6),
         "mean": {"precision_at_recall": _curve(mean_pr), "f1": _curve(m.mean_f1_curve)},
         "classes": classes,
     }
@@ -183,6 +214,8 @@ def validate(
     iou: float = 0.7,
     max_det: int = 300,
     out: str | Path | None = None,
+    protocol: str = "deployed",
+    thresholds: str | Path | None = None,
 ) -> dict[str, Any]:
     """Validate a checkpoint on the ``val`` split of ``data``.
 
@@ -198,58 +231,106 @@ def validate(
         NMS settings; keep ``conf`` low (0.001) for AP.
     out
         Output directory; default :func:`default_out_dir`.
+    protocol
+        ``deployed`` (what ``grace predict`` at ``imgsz`` outputs) or ``ultralytics``
+        (Ultralytics' rectangular-batch validation); see :data:`PROTOCOL_RULES`.
+    thresholds
+        A ``grace calibrate`` file (``auto``: the one beside the weights): the operating point
+        of ``at_thresholds`` (per-class and pooled P/R/F1 with each class at its threshold) and
+        of ``errors.json``; without it errors.json is at the F1-dataset confidence.
 
     Returns
     -------
     dict
-        JSON-ready metrics (see ``build_result``), plus ``weights``, ``data``, ``images``,
-        ``settings``, ``out_dir`` and ``files``; the same dict is written to ``metrics.json``.
+        JSON-ready metrics (see ``build_result``), plus ``protocol``, ``input_shapes``,
+        ``problems``, ``weights``, ``data``, ``images``, ``settings``, ``out_dir`` and
+        ``files``; the same dict is written to ``metrics.json``.
     """
+    from dataclasses import asdict
+
     from grace.data.yolo_layout import read_yolo_dataset
     from grace.eval.coco import coco_evaluate
-    from grace.eval.collect import collect_predictions
     from grace.eval.cost import model_cost
+    from grace.eval.errors import errors_report
     from grace.eval.metrics import evaluate
+    from grace.eval.records import save_records
     from grace.nn.checkpoint import load_yolo
 
+    if protocol not in PROTOCOLS:
+        raise GraceError(f"--protocol: {protocol!r} is not one of {', '.join(PROTOCOLS)}")
     if not Path(weights).is_file():
         raise GraceError(f"{weights}: weights file not found")
     ds = read_yolo_dataset(data)
     model = load_yolo(weights)
     check_same_classes(weights, model.names, ds.yaml_path, ds.names)
+    th_warnings: list[str] = []
+    if thresholds is not None:  # read before the model runs: a bad file fails at once
+        from grace.infer.threshold_file import read_thresholds, resolve_path
+
+        th_path = resolve_path(thresholds, weights)
+        th = read_thresholds(th_path, list(ds.names), weights, th_warnings.append)
     out_dir = Path(out) if out else default_out_dir(weights)
     if out_dir.exists() and not out_dir.is_dir():
         raise GraceError(f"{out_dir}: output path exists and is not a directory")
     cost = model_cost(model.model, imgsz)  # before validation, which may fuse the model
-    with tempfile.TemporaryDirectory(prefix="grace-val-") as tmp:
-        resolved = ds.write_resolved_yaml(Path(tmp) / "data.yaml")  # the folders we read
-        col = collect_predictions(
-            model, resolved, imgsz, batch, device, conf, iou, max_det, out_dir
-        )
+    if protocol == "deployed":
+        from grace.eval.deployed import collect_deployed
+
+        col = collect_deployed(model, weights, ds, imgsz, batch, device, conf, iou, max_det)
+    else:
+        from grace.eval.collect import collect_predictions
+
+        with tempfile.TemporaryDirectory(prefix="grace-val-") as tmp:
+            resolved = ds.write_resolved_yaml(Path(tmp) / "data.yaml")  # the folders we read
+            col = collect_predictions(
+                model, resolved, imgsz, batch, device, conf, iou, max_det, out_dir
+            )
+    if not col.records:
+        raise GraceError(f"{ds.splits['val'][0]}: no image of the val split could be read")
     m = evaluate(col.records, col.names)
     coco = coco_evaluate(col.records, col.names, max_det=max_det)
+    settings = {"imgsz": imgsz, "batch": batch, "device": device, "conf": conf, "iou": iou,
+                "max_det": max_det}  # fmt: skip
+    files = {
+        "metrics": str(out_dir / METRICS_FILE),
+        "pr_curves": str(out_dir / PR_CURVES_FILE),
+        "errors": str(out_dir / ERRORS_FILE),
+        "predictions": str(out_dir / PREDICTIONS_FILE),
+    }
+    at_thresholds = None
+    if thresholds is None:
+        errors = errors_report(col.records, col.names, round(m.f1_dataset_confidence, 6))
+    else:
+        from grace.eval.calibrate import metrics_at
+
+        limits = [float(th.per_class.get(c, th.conf)) for c in range(len(col.names))]
+        errors = errors_report(col.records, col.names, limits)
+        at_thresholds = {"file": str(th_path), "conf": th.conf,
+                         "thresholds": dict(zip(col.names, limits, strict=True)),
+                         **metrics_at(col.records, col.names, limits)}  # fmt: skip
     result = {
         "weights": str(weights),
         "data": str(data),
+        "protocol": protocol,
+        "protocol_rule": PROTOCOL_RULES[protocol],
+        "input_shapes": col.input_shapes,
         "images": len(col.records),
         "images_in_split": len(ds.splits["val"][1]),
         **build_result(
             m, coco, size_bucket_counts(col.records), cost, col.speed_ms, col.ultralytics
         ),
-        "settings": {
-            "imgsz": imgsz,
-            "batch": batch,
-            "device": device,
-            "conf": conf,
-            "iou": iou,
-            "max_det": max_det,
-        },
+        "errors": {"confidence": errors["confidence"], "iou": errors["iou"], **errors["totals"]},
+        "confusion_matrix": errors["confusion_matrix"],
+        "at_thresholds": at_thresholds,
+        "problems": [asdict(p) for p in col.problems]
+        + [{"file": str(th_path), "kind": "thresholds", "detail": w} for w in th_warnings],
+        "settings": settings,
         "out_dir": str(out_dir),
-        "files": {
-            "metrics": str(out_dir / METRICS_FILE),
-            "pr_curves": str(out_dir / PR_CURVES_FILE),
-        },
+        "files": files,
     }
+    save_records(out_dir / PREDICTIONS_FILE, col.records, col.names,
+                 {"protocol": protocol, "weights": str(weights), **settings})  # fmt: skip
+    write_json(out_dir / ERRORS_FILE, errors)
     write_json(out_dir / PR_CURVES_FILE, pr_curves(m))
     write_json(out_dir / METRICS_FILE, result)
     return result

@@ -34,7 +34,7 @@ _EXPORTS = {
     "colorbar": "grace.explain.render",
     "colorize": "grace.explain.render",
     "compose": "grace.explain.render",
-    "draw_detections": "grace.explain.render",
+    "draw_detections": "grace.images",
     "overlay": "grace.explain.render",
     "load_models": "grace.explain.figure",
     "render_figure": "grace.explain.figure",

@@ -1,7 +1,8 @@
 """The paper's Figure 3 for any image and any set of models: ``grace cam`` end to end.
 
-I/O lives here (reading the image, opening checkpoints, writing the PNG and the raw maps); the
-maths is in :mod:`grace.explain.eigencam`, the drawing in :mod:`grace.explain.render`.
+I/O lives here (reading the image with :func:`grace.images.read_image`, opening checkpoints,
+writing the PNG and the raw maps); the maths is in :mod:`grace.explain.eigencam`, the drawing
+in :mod:`grace.explain.render` and :func:`grace.images.draw_detections`.
 """
 
 from __future__ import annotations
@@ -31,11 +32,11 @@ from grace.explain.render import (
     Detections,
     colorbar,
     compose,
-    draw_detections,
     overlay,
     panel_shape,
 )
 from grace.fileio import atomic_write_bytes, atomic_write_with
+from grace.images import draw_detections, read_image
 
 __all__ = [
     "FIGURE_SUFFIXES",
@@ -45,25 +46,12 @@ __all__ = [
     "default_title",
     "load_models",
     "raw_path",
-    "read_image",
     "render_figure",
     "run_cam",
     "write_figure",
 ]
 
 FIGURE_SUFFIXES = (".png", ".jpg", ".jpeg")
-
-
-def read_image(path: str | Path) -> np.ndarray:
-    """Read an image as BGR ``uint8`` (grey images become 3 channels); one-line errors."""
-    p = Path(path)
-    if not p.is_file():
-        raise GraceError(f"{path}: image not found")
-    data = np.fromfile(str(p), dtype=np.uint8)  # also works for non-ASCII paths
-    img = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
-    if img is None:
-        raise GraceError(f"{path}: not a readable image")
-    return img
 
 
 def default_title(weights: str | Path) -> str:
@@ -181,7 +169,7 @@ def render_figure(
         panel = overlay(base, heat, colormap, opacity)
         d = detections[i] if detections is not None else None
         if d is not None and len(d):
-            panel = draw_detections(panel, d, scale)
+            panel = draw_detections(panel, d.xyxy, d.cls, d.conf, d.names, scale=scale)
         panels.append(panel)
         names.append(t)
     if value_range is not None:

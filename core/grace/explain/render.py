@@ -1,20 +1,20 @@
 """Drawing the Eigen-CAM figure with OpenCV only (no PIL fonts, nothing downloads).
 
 Pure functions on BGR ``uint8`` images: colouring a normalised heatmap, blending it over the
-image, drawing detections and titles, and laying panels out side by side. The same colormap and
+image, drawing titles, and laying panels out side by side (detections are drawn by
+:func:`grace.images.draw_detections`, in the style of every other view). The same colormap and
 opacity are applied to every panel, so after :func:`grace.explain.eigencam.normalize_global` the
 same activation gets the same colour everywhere.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
 
-from grace.colors import class_color
 from grace.explain.options import COLORMAP_NAMES, DEFAULT_COLORMAP, DEFAULT_OPACITY
 
 __all__ = [
@@ -26,7 +26,6 @@ __all__ = [
     "colorbar",
     "colorize",
     "compose",
-    "draw_detections",
     "overlay",
     "panel_shape",
     "title_height",
@@ -231,51 +230,4 @@ def colorbar(
     cv2.putText(out, texts[0], (x, margin + th), _FONT, scale, TEXT, thick, cv2.LINE_AA)
     cv2.putText(out, texts[1], (x, height - margin), _FONT, scale, TEXT, thick, cv2.LINE_AA)
     cv2.putText(out, label, (x, (height + th) // 2), _FONT, scale, TEXT, thick, cv2.LINE_AA)
-    return out
-
-
-def draw_detections(
-    panel: np.ndarray,
-    dets: Detections,
-    scale: float = 1.0,
-    color: Callable[[int], tuple[int, int, int]] | None = None,
-) -> np.ndarray:
-    """Draw boxes with ``name conf`` labels on a copy of ``panel``.
-
-    Parameters
-    ----------
-    panel : numpy.ndarray
-        BGR ``uint8`` image.
-    dets : Detections
-        Boxes in the original image's pixels.
-    scale : float
-        Panel pixels per image pixel (the panel is the image resized by this factor).
-    color : callable, optional
-        Class index to a BGR colour; the application's class palette (:mod:`grace.colors`) by
-        default, so a class has the same colour here as in every other view.
-
-    Returns
-    -------
-    numpy.ndarray
-        A new image; ``panel`` is not modified.
-    """
-    out = panel.copy()
-    color = color or class_color
-    ph = out.shape[0]
-    lw = max(1, round(ph / 320))
-    fs, ft = max(_MIN_FONT_SCALE, 0.4 * ph / 256), max(1, round(ph / 500))
-    for box, c, p in zip(
-        np.asarray(dets.xyxy), np.asarray(dets.cls), np.asarray(dets.conf), strict=True
-    ):
-        x1, y1, x2, y2 = (int(round(float(v) * scale)) for v in box)
-        col = color(int(c))
-        cv2.rectangle(out, (x1, y1), (x2, y2), col, lw)
-        label = f"{dets.names.get(int(c), int(c))} {float(p):.2f}"
-        (tw, th), base = cv2.getTextSize(label, _FONT, fs, ft)
-        ty = y1 - 2 if y1 - th - base - 2 >= 0 else y1 + th + base + 2  # inside when at the top
-        tx = min(max(0, x1), max(0, out.shape[1] - tw - 2))
-        cv2.rectangle(out, (tx, ty - th - base), (tx + tw + 2, ty + 1), col, -1)
-        bright = 0.114 * col[0] + 0.587 * col[1] + 0.299 * col[2]
-        txt = (0, 0, 0) if bright > 140 else (255, 255, 255)
-        cv2.putText(out, label, (tx + 1, ty - base + 1), _FONT, fs, txt, ft, cv2.LINE_AA)
     return out

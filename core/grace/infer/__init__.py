@@ -10,7 +10,8 @@ nor OpenCV.
 
 from __future__ import annotations
 
-from grace.infer.draw import class_color, draw_detections
+from grace.colors import class_color
+from grace.images import draw_detections
 from grace.infer.frames import Frame, Skipped, SourceStats
 from grace.infer.live import LatestFrame, LiveSource, ReconnectPolicy
 from grace.infer.predictor import RECORD_FIELDS, FrameResult, Predictor

@@ -2,23 +2,23 @@
 
 Both run the same GRACE checkpoint (random weights, Lite-FEN attached, saved as Ultralytics'
 trainer saves ``best.pt``), loaded once as one ``YOLO`` object, over the same generated folder of
-NEU-DET-sized images, with the same ``imgsz``, ``batch``, ``conf`` and device, alternately in one
-process; loading and warm-up are outside the timing. Each round times one pass of each, in ABBA
-order (ours first in even rounds, theirs first in odd ones) so that a drifting machine load
-favours neither; the figure is the median over rounds of the paired ratio (their time / ours),
-i.e. our throughput over theirs. On a busy machine single rounds scatter by several percent.
+NEU-DET-sized images, with the same ``imgsz``, ``batch``, ``conf`` and device, in one process;
+loading and warm-up are outside the timing. Each round is one pass of each, timed by
+:func:`grace.benchmark.paired_ratio` (ours as A, theirs as B): the figure, their time / ours, is
+our throughput over theirs. On a busy machine single rounds scatter by several percent (see the
+quartiles).
 """
 
 from __future__ import annotations
 
 import copy
-import statistics
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+
+from grace.benchmark import paired_ratio
+from grace.errors import GraceError
 
 
 def make_bench_checkpoint(path: str | Path, scale: str = "n", nc: int = 6, imgsz: int = 640):
@@ -56,28 +56,6 @@ def make_bench_folder(folder: str | Path, n: int = 32, size: int = 200, seed: in
     return folder
 
 
-def paired_ratio(
-    ours: Callable[[], None],
-    theirs: Callable[[], None],
-    rounds: int,
-    warmup: int = 1,
-    clock: Callable[[], float] = time.perf_counter,
-) -> tuple[float, float, float]:
-    """Median of per-round ``t_theirs / t_ours`` (ABBA order) and the median times."""
-    for _ in range(warmup):
-        ours()
-        theirs()
-    t_ours, t_theirs = [], []
-    for i in range(max(1, rounds)):
-        order = ((ours, t_ours), (theirs, t_theirs))
-        for fn, acc in order if i % 2 == 0 else order[::-1]:
-            t0 = clock()
-            fn()
-            acc.append(clock() - t0)
-    ratio = statistics.median(b / a for a, b in zip(t_ours, t_theirs, strict=True))
-    return ratio, statistics.median(t_ours), statistics.median(t_theirs)
-
-
 def predict_throughput_ratio(
     scale: str = "n",
     nc: int = 6,
@@ -95,9 +73,10 @@ def predict_throughput_ratio(
     Returns
     -------
     dict
-        ``predict_throughput_ratio`` (>= 0.9 is the target), ``predict_ips`` and
-        ``predict_ultralytics_ips`` (images per second of the median pass of each; their
-        quotient is close to, but not exactly, the median paired ratio), and the settings.
+        ``predict_throughput_ratio`` (>= 0.9 is the target) with its ``_q1``, ``_q3`` and
+        ``_n`` (= ``rounds``), ``predict_ips`` and ``predict_ultralytics_ips`` (images per
+        second of the median pass of each; their quotient is close to, but not exactly, the
+        median paired ratio), and the settings.
     """
     import torch
 
@@ -121,22 +100,25 @@ def predict_throughput_ratio(
 
         def run_ours() -> None:
             s = run_predict(req, predictor=ours, log=None)
-            assert s.images == n_images, s.skipped
+            if s.images != n_images:
+                first = s.skipped[0] if s.skipped else {"file": folder, "reason": "not read"}
+                raise GraceError(f"predict bench: grace predict read {s.images} of {n_images} "
+                                 f"images ({first['file']}: {first['reason']})")  # fmt: skip
 
         def run_plain() -> None:
             n = sum(1 for _ in plain.predict(str(folder), stream=True, verbose=False, **settings))
-            assert n == n_images
+            if n != n_images:
+                raise GraceError(f"predict bench: Ultralytics read {n} of {n_images} images "
+                                 f"in {folder}")  # fmt: skip
 
         try:
-            ratio, t_ours, t_plain = paired_ratio(run_ours, run_plain, rounds)
+            r = paired_ratio(run_ours, run_plain, rounds, warmup=1)
         finally:
             torch.set_num_threads(threads)
-    return {
-        "predict_throughput_ratio": ratio,
-        "predict_ips": n_images / t_ours,
-        "predict_ultralytics_ips": n_images / t_plain,
+    return r.figures("predict_throughput_ratio") | {
+        "predict_ips": n_images / r.median_a,
+        "predict_ultralytics_ips": n_images / r.median_b,
         "predict_images": n_images,
         "predict_batch": batch,
         "predict_imgsz": imgsz,
-        "predict_rounds": rounds,
     }

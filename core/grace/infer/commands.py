@@ -14,8 +14,10 @@ only the newest frame: frames that arrive while the model is busy are dropped an
 dropped stream reconnects with back-off. Stop a live run with Ctrl-C, --max-frames or
 --duration; the outputs written so far are kept. Files saved under --out: predictions.csv,
 predictions.json (one record per detection: source, frame, class, class_id, confidence,
-x1 y1 x2 y2 in pixels, width, height, model), annotated images (same names) or videos (.mp4),
-summary.json.
+x1 y1 x2 y2 in pixels, width, height, model, model_path (absolute), model_sha256, threshold
+(the one its class had to reach), timestamp_s (a video frame's position, index / fps; empty for
+still images), time (when the frame was read, ISO 8601)), annotated images (same names) or
+videos (.mp4), summary.json.
 """
 
 
@@ -40,6 +42,7 @@ def _cmd_predict(a: argparse.Namespace) -> dict:
         source=source,
         conf=a.conf,
         class_conf=class_conf,
+        thresholds=a.thresholds,
         iou=a.iou,
         imgsz=a.imgsz,
         batch=a.batch,
@@ -80,7 +83,15 @@ def add_infer_commands(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--weights", required=True, help="checkpoint (.pt)")
     p.add_argument(
-        "--conf", type=float, default=0.25, help="global confidence threshold (%(default)s)"
+        "--conf",
+        type=float,
+        help="global confidence threshold (default 0.25, or the --thresholds file's)",
+    )
+    p.add_argument(
+        "--thresholds",
+        metavar="FILE|auto",
+        help="per-class thresholds from grace calibrate (auto: <weights stem>.thresholds.json "
+        "beside the weights); --conf and --class-conf override it",
     )
     p.add_argument(
         "--class-conf",

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from grace.errors import GraceError
-from grace.infer.frames import VIDEO_SUFFIXES, Frame, Skipped, SourceStats, quiet_cv2, read_image
+from grace.images import quiet_cv2, try_read_image
+from grace.infer.frames import VIDEO_SUFFIXES, Frame, Skipped, SourceStats
 
 if TYPE_CHECKING:
     from grace.infer.sources import SourceSpec
@@ -74,9 +75,9 @@ class FileSource:
             cap.release()
 
     def _images(self, paths: list[Path], decode: Callable) -> Iterator[Frame]:
-        for path, img in zip(paths, decode(read_image, paths), strict=True):
+        for path, (img, reason) in zip(paths, decode(try_read_image, paths), strict=True):
             if img is None:
-                self._skip(path, "cannot decode image (corrupt, empty or unsupported format)")
+                self._skip(path, reason)
             else:
                 yield Frame(img, str(path), 0, time.time())
 

@@ -17,7 +17,8 @@ from typing import Protocol
 import numpy as np
 
 from grace.errors import GraceError
-from grace.infer.frames import Frame, SourceStats, quiet_cv2
+from grace.images import quiet_cv2
+from grace.infer.frames import Frame, SourceStats
 
 Log = Callable[[str], None]
 

@@ -11,6 +11,7 @@ import numpy as np
 
 from grace.errors import GraceError
 from grace.infer.frames import Frame
+from grace.infer.stamp import RunStamp, video_seconds
 from grace.infer.thresholds import ClassThresholds
 
 RECORD_FIELDS = (
@@ -26,6 +27,11 @@ RECORD_FIELDS = (
     "width",
     "height",
     "model",
+    "model_path",
+    "model_sha256",
+    "threshold",
+    "timestamp_s",
+    "time",
 )
 
 
@@ -42,30 +48,37 @@ class FrameResult:
     def __len__(self) -> int:
         return int(len(self.scores))
 
-    def records(self, names: Sequence[str], model: str) -> list[dict]:
-        """One dict per detection with the fields of :data:`RECORD_FIELDS`."""
+    def records(self, names: Sequence[str], model: str | RunStamp) -> list[dict]:
+        """One dict per detection with the fields of :data:`RECORD_FIELDS`.
+
+        ``model`` is the run's :class:`~grace.infer.stamp.RunStamp` (full path, SHA-256,
+        thresholds, start time), or only the checkpoint's file name (the other fields empty).
+        ``timestamp_s`` is a video frame's position (index / fps), ``None`` for a still image.
+        """
+        stamp = model if isinstance(model, RunStamp) else RunStamp(str(model))
         f = self.frame
+        seconds = video_seconds(int(f.index), f.fps) if f.is_video else None
         out = []
         for box, s, c in zip(
             self.boxes.tolist(), self.scores.tolist(), self.classes.tolist(), strict=True
         ):
             c = int(c)
-            out.append(
-                {
-                    "source": f.source,
-                    "frame": int(f.index),
-                    "class": str(names[c]) if 0 <= c < len(names) else str(c),
-                    "class_id": c,
-                    "confidence": round(float(s), 5),
-                    "x1": round(box[0], 2),
-                    "y1": round(box[1], 2),
-                    "x2": round(box[2], 2),
-                    "y2": round(box[3], 2),
-                    "width": f.width,
-                    "height": f.height,
-                    "model": model,
-                }
-            )
+            rec = {
+                "source": f.source,
+                "frame": int(f.index),
+                "class": str(names[c]) if 0 <= c < len(names) else str(c),
+                "class_id": c,
+                "confidence": round(float(s), 5),
+                "x1": round(box[0], 2),
+                "y1": round(box[1], 2),
+                "x2": round(box[2], 2),
+                "y2": round(box[3], 2),
+                "width": f.width,
+                "height": f.height,
+                **stamp.fields(c, f.time),
+                "timestamp_s": seconds,
+            }
+            out.append({k: rec[k] for k in RECORD_FIELDS})
         return out
 
 
@@ -138,6 +151,7 @@ class Predictor:
         self.thresholds = thresholds or ClassThresholds()
         self.iou, self.imgsz, self.device, self.max_det = iou, imgsz, device, max_det
         self._engine_imgsz = None  # the letterbox size Ultralytics settled on at set-up
+        self.last_input_shape: tuple[int, int] | None = None  # (h, w) of the last batch fed
 
     def _kwargs(self, n: int) -> dict:
         kw = {
@@ -189,6 +203,7 @@ class Predictor:
             engine.imgsz = self._engine_imgsz  # in case another caller changed it
             engine.batch = ([f"image{i}.jpg" for i in range(n)], images, [""] * n)
             im = engine.preprocess(images)
+            self.last_input_shape = (int(im.shape[2]), int(im.shape[3]))
             return engine.postprocess(engine.inference(im), im, images)
 
     def predict(self, frames: Sequence[Frame]) -> list[FrameResult]:
@@ -203,6 +218,7 @@ class Predictor:
             results = self._run_steps(engine, images)
         else:  # another Ultralytics layout: the public call, with its per-call set-up
             results = self.model.predict(images, **self._kwargs(len(frames)))
+            self.last_input_shape = None  # not known through the public call
         datas = [r.boxes.data if r.boxes is not None else None for r in results]
         if any(d is None for d in datas):
             dev = next((d.device for d in datas if d is not None), "cpu")

@@ -17,11 +17,30 @@ from grace.infer.files import FileSource
 from grace.infer.live import LiveSource, Log, ReconnectPolicy
 from grace.infer.predictor import FramePredictor, FrameResult, Predictor
 from grace.infer.sources import SourceSpec, open_source, resolve_source
+from grace.infer.stamp import make_stamp
 from grace.infer.summary import Summary
-from grace.infer.thresholds import make_thresholds
+from grace.infer.thresholds import ClassThresholds, make_thresholds
 from grace.infer.writers import Outputs
 
 DEFAULT_OUT = Path("runs/grace/predict")
+DEFAULT_CONF = 0.25
+
+
+def request_thresholds(req: PredictRequest, names: list[str], log: Log) -> ClassThresholds:
+    """The thresholds of ``req``: its thresholds file (when given) under ``conf`` (when given)
+    and ``class_conf`` (each overriding the file for its class); without a file, ``conf`` (or
+    :data:`DEFAULT_CONF`) and ``class_conf``."""
+    if not req.thresholds:
+        conf = DEFAULT_CONF if req.conf is None else req.conf
+        return make_thresholds(conf, req.class_conf, names)
+    from grace.infer.threshold_file import read_thresholds, resolve_path
+
+    path = resolve_path(req.thresholds, req.weights)
+    base = read_thresholds(path, names, req.weights, log)
+    conf = base.conf if req.conf is None else req.conf
+    extra = make_thresholds(conf, req.class_conf, names)
+    log(f"thresholds from {path}: conf {conf:g}, per class {base.describe(names)}")
+    return ClassThresholds(extra.conf, {**base.per_class, **extra.per_class})
 
 
 @dataclass
@@ -30,8 +49,9 @@ class PredictRequest:
 
     weights: str
     source: str
-    conf: float = 0.25
+    conf: float | None = None  # None: the thresholds file's, else DEFAULT_CONF
     class_conf: Sequence[str] | Mapping[str, float] = field(default_factory=list)
+    thresholds: str | None = None  # a grace calibrate file, or "auto" (beside the weights)
     iou: float = 0.7
     imgsz: int | None = None
     batch: int = 8
@@ -133,11 +153,14 @@ def run_predict(
         if predictor is None:
             predictor = Predictor(req.weights, iou=req.iou, imgsz=req.imgsz, device=req.device,
                                   max_det=req.max_det)  # fmt: skip
-            predictor.thresholds = make_thresholds(req.conf, req.class_conf, predictor.names)
+            predictor.thresholds = request_thresholds(req, list(predictor.names), log)
             predictor.warmup()
         else:
-            predictor.thresholds = make_thresholds(req.conf, req.class_conf, predictor.names)
-        outputs = Outputs(out_dir, predictor.names, predictor.model_name, req.save_csv,
+            predictor.thresholds = request_thresholds(req, list(predictor.names), log)
+        stamp = predictor.model_name
+        if out_dir is not None and (req.save_csv or req.save_json):
+            stamp = make_stamp(req.weights, predictor.thresholds, time.time())
+        outputs = Outputs(out_dir, predictor.names, stamp, req.save_csv,
                           req.save_json, req.save_img, realtime=source.live)  # fmt: skip
     except BaseException:
         source.close()

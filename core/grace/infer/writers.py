@@ -17,10 +17,11 @@ from pathlib import Path
 
 import numpy as np
 
-from grace.fileio import atomic_path
-from grace.infer.draw import draw_detections
+from grace.fileio import atomic_path, atomic_write_bytes
+from grace.images import draw_detections
 from grace.infer.frames import Frame
 from grace.infer.predictor import RECORD_FIELDS, FrameResult
+from grace.infer.stamp import RunStamp
 
 
 class _AtomicStream:
@@ -43,7 +44,8 @@ class _AtomicStream:
 
 
 class CsvWriter(_AtomicStream):
-    """``predictions.csv``: a header of :data:`RECORD_FIELDS`, one row per detection."""
+    """``predictions.csv``: a header of :data:`RECORD_FIELDS`, one row per detection (a field
+    that is ``None`` in the JSON, such as a still image's ``timestamp_s``, is empty here)."""
 
     def __init__(self, path: str | Path) -> None:
         super().__init__(path, newline="")
@@ -94,7 +96,7 @@ class AnnotatedWriter:
 
     def write(self, result: FrameResult) -> None:
         f = result.frame
-        img = draw_detections(f.image, result.boxes, result.scores, result.classes, self.names)
+        img = draw_detections(f.image, result.boxes, result.classes, result.scores, self.names)
         if f.is_video:
             self._write_video(f, img)
         else:
@@ -113,7 +115,7 @@ class AnnotatedWriter:
         if not ok:  # a format OpenCV reads but cannot write
             path = path.with_suffix(".png")
             ok, buf = cv2.imencode(".png", img)
-        buf.tofile(str(path))
+        atomic_write_bytes(path, buf.tobytes())
         self.images.append(path)
 
     def _open_video(self, f: Frame, img: np.ndarray) -> dict:
@@ -163,13 +165,13 @@ class Outputs:
         self,
         out_dir: Path | None,
         names: Sequence[str],
-        model_name: str,
+        model: str | RunStamp,
         save_csv: bool = False,
         save_json: bool = False,
         save_img: bool = False,
         realtime: bool = False,
     ) -> None:
-        self.out_dir, self.names, self.model_name = out_dir, list(names), model_name
+        self.out_dir, self.names, self.stamp = out_dir, list(names), model
         self.csv = self.json = self.annotated = None
         if out_dir is None:
             return
@@ -180,7 +182,7 @@ class Outputs:
 
     def write(self, results: Sequence[FrameResult]) -> None:
         if self.csv or self.json:
-            records = [r for res in results for r in res.records(self.names, self.model_name)]
+            records = [r for res in results for r in res.records(self.names, self.stamp)]
             for w in (self.csv, self.json):
                 if w is not None:
                     w.write(records)

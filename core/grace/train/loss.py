@@ -71,3 +71,23 @@ class StatsDetectionLoss(v8DetectionLoss):
         self.assigner.clear()
         self.bce.clear()
         return out
+
+
+def install_statistics_tap(model: nn.Module, sink: StatisticsSink) -> StatsDetectionLoss:
+    """Make ``model``'s loss (``model.criterion``, used by ``model(batch)``) the tapped loss that
+    feeds ``sink``, as the trainer does when DS-CBSM++ is on (and ``grace bench`` measures).
+
+    Parameters
+    ----------
+    model
+        The de-paralleled detection model, with ``model.args`` (the loss gains) set.
+    sink
+        Usually the balancer's :class:`~grace.sampling.stats.ClassStatistics`.
+
+    Returns
+    -------
+    StatsDetectionLoss
+        The installed loss.
+    """
+    model.criterion = StatsDetectionLoss(model, sink)
+    return model.criterion

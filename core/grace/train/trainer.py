@@ -3,6 +3,8 @@
 Extension points used (nothing of Ultralytics' loop is copied):
 
 * ``get_model``: builds the YOLO11 model and attaches Lite-FEN (variants ``fen``, ``grace``).
+* ``build_dataset``: the validation images (whose fitness picks ``best.pt``) are fed as ``grace
+  predict`` feeds them (:mod:`grace.train.valdata`), not in Ultralytics' rectangular batches.
 * ``get_dataloader``: the training loader draws from :class:`grace.sampling.DynamicClassSampler`
   (variants ``ds``, ``grace``).
 * ``_setup_train``: installs the loss tap that feeds the per-class statistics.
@@ -51,7 +53,7 @@ from grace.train.checkpoints import (
     resume_state,
 )
 from grace.train.events import STOP_FILE, EventWriter
-from grace.train.loss import StatsDetectionLoss
+from grace.train.loss import install_statistics_tap
 
 GRACE_CONFIG_ENV = "GRACE_TRAIN_CONFIG"  # carries the GraceConfig into DDP worker processes
 GRACE_CONFIG_FILE = "grace.json"
@@ -155,6 +157,17 @@ class GraceTrainer(DetectionTrainer):
             self.transfer = model.transfer_report
         return model
 
+    def build_dataset(self, img_path: str, mode: str = "train", batch: int | None = None):
+        """Ultralytics' training dataset; for ``val``, the images letterboxed as ``grace
+        predict`` does (:class:`grace.train.valdata.DeployedValDataset`), so that the fitness
+        that picks ``best.pt`` is measured on what the deployed model is fed."""
+        if mode != "val":
+            return super().build_dataset(img_path, mode, batch)
+        from grace.train.valdata import build_deployed_val_dataset
+
+        stride = max(int(unwrap_model(self.model).stride.max()), 32)
+        return build_deployed_val_dataset(self.args, img_path, batch, self.data, stride)
+
     def get_dataloader(
         self, dataset_path: str, batch_size: int = 16, rank: int = 0, mode: str = "train"
     ):
@@ -197,7 +210,7 @@ class GraceTrainer(DetectionTrainer):
             super()._setup_train()
         if self.balancer is not None:
             model = unwrap_model(self.model)
-            model.criterion = StatsDetectionLoss(model, self.balancer.stats)
+            install_statistics_tap(model, self.balancer.stats)
 
     def resume_training(self, ckpt: dict | None) -> None:
         if ckpt is None or not self.resume:
@@ -306,6 +319,7 @@ class GraceTrainer(DetectionTrainer):
             variant=self.grace.variant,
             classes=list(self.data["names"].values()),
             dataset={"train": len(self.train_loader.dataset), "val": len(self.test_loader.dataset)},
+            val_protocol="deployed",  # best.pt is picked on images fed as grace predict feeds them
             data=str(self.args.data),
             dropped=[] if check is None else check.to_dict()["dropped"],
             epochs=self.epochs,

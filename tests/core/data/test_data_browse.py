@@ -14,6 +14,7 @@ from grace.data.browse import (
     index_dataset,
     index_images,
     index_yolo,
+    natural_key,
     pixel_boxes,
 )
 from grace.data.yolo_layout import LabelBox
@@ -96,3 +97,24 @@ def test_index_of_a_plain_folder_has_no_labels(tmp_path):
     assert all(im.split == "" and im.boxes is None for im in index.images)
     assert index.splits == [] and index.names == [] and index.data_yaml is None
     assert index.select() == [0, 1, 2]
+
+
+def test_names_are_in_natural_order_in_the_index(tmp_path):
+    # written in shuffled order; a person reads crazing_2 before crazing_10 before crazing_100
+    for i, n in enumerate([100, 2, 10, 1, 11]):
+        write_image(tmp_path / "imgs" / f"crazing_{n}.jpg", seed=i)
+    write_image(tmp_path / "imgs" / "Crazing_3.jpg", seed=9)
+    index = index_images(tmp_path / "imgs")
+    assert [im.path.stem for im in index.images] == [
+        "crazing_1", "crazing_2", "Crazing_3", "crazing_10", "crazing_11", "crazing_100",
+    ]  # fmt: skip
+    root = tmp_path / "yolo"
+    for split in ("train", "val"):
+        for i, n in enumerate([20, 3, 100]):
+            write_image(root / "images" / split / f"{split}_{n}.jpg", seed=i)
+    (root / "data.yaml").write_text("train: images/train\nval: images/val\nnames: [a]\n")
+    index = index_yolo(root / "data.yaml")
+    assert [im.path.stem for im in index.images] == [
+        "train_3", "train_20", "train_100", "val_3", "val_20", "val_100",
+    ]  # fmt: skip
+    assert natural_key("a_007.jpg") < natural_key("a_7.jpg") < natural_key("a_8.jpg")

@@ -164,3 +164,24 @@ def test_dedupe_keeps_the_best_ranked_copy_first_among_equals():
     kept, groups = dedupe(items, prefer=rank.get)
     assert kept == ["b", "d"]
     assert [(g.kept, g.dropped) for g in groups] == [("b", ("a", "c")), ("d", ("e",))]
+
+
+def test_problem_levels_put_lost_or_doubtful_data_first():
+    from grace.data.problems import HANDLING, LEVELS, kind_order, level_of
+
+    # written out by hand from HANDLING's rules: what is dropped or may be mislabelled is serious
+    serious = {
+        "duplicate_image", "image_without_xml", "ambiguous_stem", "unreadable_image",
+        "lfs_pointer", "bad_xml", "bad_box", "zero_area_box", "box_outside", "unknown_class",
+        "suspect_class", "malformed_label", "class_out_of_range",
+    }  # fmt: skip
+    notes = {"grayscale_as_rgb", "duplicate_box", "not_an_image"}
+    assert {k for k in HANDLING if level_of(k) == "serious"} == serious
+    assert {k for k in HANDLING if level_of(k) == "note"} == notes
+    assert len({k for k in HANDLING if level_of(k) == "fixed"}) == len(HANDLING) - 16
+    shuffled = ["grayscale_as_rgb", "box_clipped", "duplicate_image", "bad_box"]
+    ordered = sorted(shuffled, key=kind_order)
+    assert ordered == ["duplicate_image", "bad_box", "box_clipped", "grayscale_as_rgb"]
+    assert LEVELS == ("serious", "fixed", "note")
+    with pytest.raises(ValueError, match="nonsense"):
+        level_of("nonsense")

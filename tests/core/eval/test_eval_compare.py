@@ -43,7 +43,7 @@ def runs(tmp_path) -> list[Path]:
         (run / "grace.json").write_text(json.dumps({"variant": variant}))
     _metrics_json(
         a,
-        (0.4266, 0.7469, 0.7072, 0.7366, 0.7216),
+        (0.4266, 0.7469, 0.7072, 0.7366, 0.7216, 0.7000),
         (0.30, 0.45, 0.50),
         {"crazing": 0.20, "patches": 0.70},
         9_440_000,
@@ -51,7 +51,7 @@ def runs(tmp_path) -> list[Path]:
     )
     _metrics_json(
         b,
-        (0.4366, 0.7588, 0.7362, 0.7233, 0.7297),
+        (0.4366, 0.7588, 0.7362, 0.7233, 0.7297, 0.7150),
         (0.35, None, 0.52),
         {"crazing": 0.252, "patches": 0.7108},
         9_560_000,
@@ -83,34 +83,37 @@ def _row(md: str, first_cell: str) -> list[str]:
 def test_headline_table_with_deltas_by_hand(runs):
     md = compare([str(p) for p in runs])["markdown"]
     header = _row(md, "Model")
-    assert header[:9] == [
+    assert header[:10] == [
         "Model",
         "mAP@0.5:0.95 (%)",
         "mAP@0.5 (%)",
         "P (%)",
         "R (%)",
-        "F1 (%)",
+        "F1 dataset (%)",
+        "F1 mean over classes (%)",
         "Param (M)",
         "Latency (ms/img)",
         "Δ mAP@0.5:0.95 (pp)",
     ]
     assert _row(md, "yolo11s (baseline)") == [
         "yolo11s (baseline)",
-        *"42.66 74.69 70.72 73.66 72.16 9.44 15.97".split(),
-        *["ref"] * 5,
+        *"42.66 74.69 70.72 73.66 72.16 70.00 9.44 15.97".split(),
+        *["ref"] * 6,
     ]
-    # GRACE - YOLO11s: 43.66-42.66, 75.88-74.69, 73.62-70.72, 72.33-73.66, 72.97-72.16
+    # GRACE - YOLO11s: 43.66-42.66, 75.88-74.69, 73.62-70.72, 72.33-73.66, 72.97-72.16,
+    # 71.50-70.00
     assert _row(md, "grace (grace)") == [
         "grace (grace)",
-        *"43.66 75.88 73.62 72.33 72.97 9.56 16.93".split(),
-        *"+1.00 +1.19 +2.90 -1.33 +0.81".split(),
+        *"43.66 75.88 73.62 72.33 72.97 71.50 9.56 16.93".split(),
+        *"+1.00 +1.19 +2.90 -1.33 +0.81 +1.50".split(),
     ]
-    # training log only: F1 = 2 * 0.7 * 0.6 / 1.3 = 64.615..%; no parameters (no weights), no
-    # latency; Ultralytics' figures during training are another protocol than grace val's: no Δ
+    # training log only: Ultralytics' P and R but no F1 of either reading (2PR/(P+R) of its
+    # mean P and R is neither); no parameters (no weights), no latency; Ultralytics' figures
+    # during training are another protocol than grace val's: no Δ
     assert _row(md, "ds_only (ds)") == [
         "ds_only (ds)",
-        *"40.00 70.00 70.00 60.00 64.62 — —".split(),
-        *["—"] * 5,
+        *"40.00 70.00 70.00 60.00 — — — —".split(),
+        *["—"] * 6,
     ]
 
 
@@ -158,7 +161,8 @@ def test_json_and_files_through_the_cli(runs, tmp_path):
     assert (out / "compare.md").read_text() == result["markdown"]
     rows = list(csv.DictReader(io.StringIO((out / "compare.csv").read_text())))
     assert [row["run"] for row in rows] == ["yolo11s", "grace", "ds_only"]
-    assert float(rows[1]["Δ F1 (pp)"]) == pytest.approx(0.81)
+    assert float(rows[1]["Δ F1 dataset (pp)"]) == pytest.approx(0.81)
+    assert float(rows[1]["Δ F1 mean over classes (pp)"]) == pytest.approx(1.50)
     assert float(rows[1]["AP@0.5:0.95 crazing (%)"]) == pytest.approx(25.2)
     assert rows[2]["Param (M)"] == "" and rows[2]["AP_S (%)"] == ""
 
@@ -216,48 +220,83 @@ def test_corrupt_metrics_json_is_one_line(runs):
 
 def _validated(run: Path, map5095: float, protocol: str | None) -> Path:
     _events(run, [{"type": "start", "time": 0}])
-    _metrics_json(run, (map5095, 0.5, 0.5, 0.5, 0.5), (None,) * 3, {"a": map5095}, None, None)
+    _metrics_json(run, (map5095,) + (0.5,) * 5, (None,) * 3, {"a": map5095}, None, None)
     if protocol is not None:
         doc = json.loads((run / "val" / "metrics.json").read_text())
         (run / "val" / "metrics.json").write_text(json.dumps({**doc, "protocol": protocol}))
     return run
 
 
+def _trained(run: Path, map5095: float) -> Path:
+    _events(run, [{"type": "end", "time": 2, "metrics": {"mAP50-95": map5095}}])
+    return run
+
+
 def test_deltas_only_within_the_reference_protocol(tmp_path):
     old = _validated(tmp_path / "old", 0.40, None)  # grace val before "protocol": ultralytics
     ultra = _validated(tmp_path / "ultra", 0.43, "ultralytics")
-    dep_a = _validated(tmp_path / "dep_a", 0.31, "deployed")
-    dep_b = _validated(tmp_path / "dep_b", 0.345, "deployed")
-    trained = tmp_path / "trained"
-    _events(trained, [{"type": "end", "time": 2, "metrics": {"mAP50-95": 0.5}}])
-    paths = [old, ultra, dep_a, dep_b, trained]
+    trained_a = _trained(tmp_path / "trained_a", 0.50)
+    trained_b = _trained(tmp_path / "trained_b", 0.465)
+    paths = [old, ultra, trained_a, trained_b]
 
-    result = compare(paths, reference=2)  # dep_a
-    assert result["reference"] == "dep_a" and result["reference_index"] == 2
+    result = compare(paths, reference=2)  # trained_a: Ultralytics' end-of-training figures
+    assert result["reference"] == "trained_a" and result["reference_index"] == 2
     protocols = [r["protocol"] for r in result["runs"]]
     assert protocols == [
-        "ultralytics", "ultralytics", "deployed", "deployed", "ultralytics (training)"
+        "ultralytics", "ultralytics", "ultralytics (training)", "ultralytics (training)"
     ]  # fmt: skip
     d = [r["delta"] for r in result["runs"]]
-    assert d[3]["metrics"]["mAP50-95"] == pytest.approx(3.5)  # 34.5 - 31.0
-    assert d[3]["per_class"]["a"] == pytest.approx(3.5)
+    assert d[3]["metrics"]["mAP50-95"] == pytest.approx(-3.5)  # 46.5 - 50.0
     assert d[2] == {"metrics": {}, "size": {}, "per_class": {}}
-    for i in (0, 1, 4):
+    for i in (0, 1):
         assert d[i]["metrics"] == {} and "not comparable" in d[i]["not_comparable"]
-    assert "deployed" in d[4]["not_comparable"] and "ultralytics (training)" in d[4][
-        "not_comparable"
-    ]
+    assert "ultralytics (training)" in d[0]["not_comparable"]
+    assert all(r["intervals"] is None for r in result["runs"]) and result["bootstrap"] is None
     md = result["markdown"]
-    assert _row(md, "old")[-5:] == ["—"] * 5 and _row(md, "dep_a")[-5:] == ["ref"] * 5
-    assert _row(md, "dep_b")[-5] == "+3.50"
-    assert "- trained: events.jsonl end (Ultralytics) (protocol ultralytics (training))" in md
+    assert _row(md, "old")[-6:] == ["—"] * 6 and _row(md, "trained_a")[-6:] == ["ref"] * 6
+    assert _row(md, "trained_b")[-6] == "-3.50"
+    assert "- trained_a: events.jsonl end (Ultralytics) (protocol ultralytics (training))" in md
     rows = list(csv.DictReader(io.StringIO(result["csv"])))
     assert [r["protocol"] for r in rows] == protocols
-    assert rows[1]["Δ mAP@0.5:0.95 (pp)"] == "" and float(rows[3]["Δ mAP@0.5:0.95 (pp)"]) == 3.5
+    assert rows[1]["Δ mAP@0.5:0.95 (pp)"] == "" and float(rows[3]["Δ mAP@0.5:0.95 (pp)"]) == -3.5
 
     # against the old ultralytics row: the explicit "ultralytics" row is of the same protocol
     again = compare(paths)
     assert again["runs"][1]["delta"]["metrics"]["mAP50-95"] == pytest.approx(3.0)  # 43 - 40
+    assert again["runs"][1]["delta"]["per_class"]["a"] == pytest.approx(3.0)
     assert again["runs"][3]["delta"]["metrics"] == {}
-    with pytest.raises(GraceError, match="reference 5 is not one of the 5 runs"):
-        compare(paths, reference=5)
+    with pytest.raises(GraceError, match="reference 4 is not one of the 4 runs"):
+        compare(paths, reference=4)
+
+
+def test_training_log_rows_never_make_compare_refuse(tmp_path):
+    """grace val runs under different protocols are refused; rows from a training log, of
+    another protocol than any grace val run, are not."""
+    dep = _validated(tmp_path / "dep", 0.31, "deployed")
+    ultra = _validated(tmp_path / "ultra", 0.43, "ultralytics")
+    trained = _trained(tmp_path / "trained", 0.5)
+    with pytest.raises(GraceError) as e:
+        compare([dep, trained, ultra], reference=1)
+    assert str(e.value) == (
+        "runs evaluated under different grace val protocols (dep: deployed, ultra: ultralytics): "
+        "their figures are not comparable; re-run grace val with one --protocol"
+    )
+    for ref in (0, 1):
+        result = compare([dep, trained], reference=ref)
+        assert [r["protocol"] for r in result["runs"]] == ["deployed", "ultralytics (training)"]
+        assert "not comparable" in result["runs"][1 - ref]["delta"]["not_comparable"]
+        assert result["problems"] == [
+            "dep: no predictions.npz beside its metrics (re-run grace val): its Δ has no interval"
+        ]
+
+
+def test_runs_validated_under_different_protocols_are_refused(runs):
+    """metrics.json without a protocol was written by grace val's Ultralytics validator."""
+    doc = json.loads((runs[1] / "val" / "metrics.json").read_text())
+    (runs[1] / "val" / "metrics.json").write_text(json.dumps({**doc, "protocol": "deployed"}))
+    with pytest.raises(GraceError) as e:
+        compare([str(p) for p in runs])
+    assert str(e.value) == (
+        "runs evaluated under different grace val protocols (yolo11s: ultralytics, grace: "
+        "deployed): their figures are not comparable; re-run grace val with one --protocol"
+    )

@@ -15,6 +15,12 @@ from grace.eval.compare import compare
 pytestmark = pytest.mark.slow
 
 TOP_KEYS = {
+    "protocol",
+    "input_shapes",
+    "f1_dataset",
+    "errors",
+    "confusion_matrix",
+    "problems",
     "weights",
     "data",
     "images",
@@ -79,9 +85,14 @@ def validated(grace_run, tiny_data, tmp_path_factory) -> tuple[Path, dict, Path]
 def test_val_json_has_every_figure(validated):
     run, result, _ = validated
     assert TOP_KEYS <= set(result)
-    assert set(result["metrics"]) == {"mAP50-95", "mAP50", "precision", "recall", "f1"}
+    assert set(result["metrics"]) == {
+        "mAP50-95", "mAP50", "precision", "recall", "f1_dataset", "f1_mean_over_classes"
+    }  # fmt: skip
     assert all(0.0 <= v <= 1.0 for v in result["metrics"].values())
     assert result["images"] == 4 and result["instances"] > 0
+    # the default protocol feeds the 64x64 images at --imgsz 64 as they are: no padding
+    assert result["protocol"] == "deployed" and result["problems"] == []
+    assert result["input_shapes"] == [{"shape": [64, 64], "images": 4}]
     assert set(result["per_class"]) == {"scratch", "patch", "pit"}
     class_keys = {"instances", "AP50-95", "AP50", "precision", "recall", "f1", "coco_AP50-95"}
     for c in result["per_class"].values():
@@ -93,16 +104,30 @@ def test_val_json_has_every_figure(validated):
     cost = result["cost"]
     assert cost["parameters"] > 2_000_000 and cost["parameters_fused"] <= cost["parameters"]
     assert cost["gflops"] > 0 and cost["gflops_imgsz"] == 64
-    assert set(result["speed_ms"]) == {"preprocess", "inference", "postprocess"}
+    assert set(result["speed_ms"]) == {"predict"}
     assert result["latency_ms"] == pytest.approx(sum(result["speed_ms"].values()), abs=1e-3)
     # same predictions, same definition: our mAP and the COCO tool's agree (see the cross-check)
     assert result["metrics"]["mAP50-95"] == pytest.approx(result["coco"]["mAP50-95"], abs=1e-6)
 
 
-def test_val_writes_metrics_and_pr_curves_into_the_run(validated):
+def test_val_writes_metrics_and_pr_curves_into_the_run(validated, tiny_data):
     run, result, _ = validated
     assert Path(result["out_dir"]) == run / "val"
     assert json.loads((run / "val" / "metrics.json").read_text()) == result
+    errors = json.loads((run / "val" / "errors.json").read_text())
+    assert errors["confidence"] == result["f1_dataset"]["confidence"]
+    assert {k: errors["totals"][k] for k in ("tp", "fp", "fn")} == {
+        k: result["f1_dataset"][k] for k in ("tp", "fp", "fn")
+    }
+    assert [Path(e["file"]).name for e in errors["images"]] == sorted(
+        p.name for p in (tiny_data.parent / "images" / "val").iterdir()
+    )
+    from grace.eval.records import load_records
+
+    records, names, info = load_records(run / "val" / "predictions.npz")
+    assert names == ["scratch", "patch", "pit"] and info["protocol"] == "deployed"
+    assert sum(len(r.gt_classes) for r in records) == result["instances"]
+    assert min(float(r.scores.min()) for r in records if len(r.scores)) >= 0.001
     pr = json.loads((run / "val" / "pr_curves.json").read_text())
     assert pr["iou"] == 0.5 and len(pr["recall_grid"]) == 101 and len(pr["confidence_grid"]) == 1001
     assert set(pr["classes"]) == {"scratch", "patch", "pit"}
@@ -143,15 +168,16 @@ def test_compare_real_run_before_and_after_val(validated, tmp_path):
     assert old["source"].startswith("events.jsonl end")
     assert old["variant"] == "grace" and old["parameters"] == result["cost"]["parameters"]
     assert old["latency_ms"] is None and old["per_class"] == {}
-    # after: figures from val/metrics.json, Δ against the first run
+    # after: figures from val/metrics.json; the first run's are Ultralytics' during training,
+    # another protocol than grace val's: shown side by side, not refused, but no Δ between them
     r = _grace("compare", str(before), str(run), "--json", "--out", str(tmp_path / "cmp"))
     assert r.returncode == 0, r.stderr[-2000:]
     cmp = json.loads(r.stdout)
     new = cmp["runs"][1]
     assert new["source"] == "val/metrics.json" and new["latency_ms"] == result["latency_ms"]
     assert new["metrics"] == result["metrics"]
-    want = 100 * (result["metrics"]["mAP50"] - old["metrics"]["mAP50"])
-    assert new["delta"]["metrics"]["mAP50"] == pytest.approx(want)
+    assert (cmp["runs"][0]["protocol"], new["protocol"]) == ("ultralytics (training)", "deployed")
+    assert new["delta"]["metrics"] == {} and "not comparable" in new["delta"]["not_comparable"]
     assert all((tmp_path / "cmp" / f).is_file() for f in ("compare.md", "compare.csv"))
 
 

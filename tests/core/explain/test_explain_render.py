@@ -15,11 +15,11 @@ from grace.explain.render import (
     Detections,
     colorbar,
     compose,
-    draw_detections,
     overlay,
     panel_shape,
     title_height,
 )
+from grace.images import draw_detections
 
 
 def _expected_colour(grey: int, value01: float, colormap: str, opacity: float) -> np.ndarray:
@@ -123,7 +123,9 @@ def test_draw_detections_scales_boxes_and_leaves_the_input():
     dets = Detections(
         np.array([[10, 10, 30, 40]], np.float32), np.array([1]), np.array([0.9]), {1: "crazing"}
     )
-    out = draw_detections(panel, dets, scale=2.0, color=lambda i: (0, 0, 255))
+    out = draw_detections(panel, dets.xyxy, dets.cls, dets.conf, dets.names, scale=2.0,
+                          color=lambda i: (0, 0, 255))  # fmt: skip
     assert (panel == 128).all()
-    assert (out[20:80, 60] == (0, 0, 255)).all()  # right edge at x = 30 * 2
+    # right edge at x = 30 * 2: the 2-pixel line lies inside the box, columns 58 and 59
+    assert (out[20:80, 58:60] == (0, 0, 255)).all() and (out[20:80, 60] == 128).all()
     assert (out[50, 40] == 128).all()  # inside the box untouched

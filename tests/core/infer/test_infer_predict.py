@@ -4,7 +4,9 @@ per-class thresholds on the model's own output."""
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
+from datetime import datetime
 from pathlib import Path
 
 import cv2
@@ -56,13 +58,18 @@ def test_folder_skips_and_lists_bad_files_and_csv_matches_json(image_folder, pre
     assert len(rows) == len(records) == s.detections > 0
     assert list(rows[0]) == list(RECORD_FIELDS) == list(records[0])
     for row, rec in zip(rows, records, strict=True):
-        assert {k: str(v) for k, v in rec.items()} == row
+        assert {k: "" if v is None else str(v) for k, v in rec.items()} == row
     h, w = cv2.imread(str(image_folder / "val_000.jpg")).shape[:2]
     for rec in records:
         assert rec["model"] == predictor.weights.name and rec["frame"] == 0
         assert (rec["width"], rec["height"]) == (w, h)
         assert 0 <= rec["x1"] <= rec["x2"] <= w and 0 <= rec["y1"] <= rec["y2"] <= h
         assert rec["confidence"] >= LOW_CONF
+        # where each row came from: the full path, the file's hash, the threshold, the time
+        assert rec["model_path"] == str(Path(predictor.weights).resolve())
+        assert rec["model_sha256"] == hashlib.sha256(predictor.weights.read_bytes()).hexdigest()
+        assert rec["threshold"] == LOW_CONF and rec["timestamp_s"] is None
+        assert datetime.fromisoformat(rec["time"]).tzinfo is not None
     assert {Path(r["source"]).name for r in records} <= {f"val_00{i}.jpg" for i in range(4)}
     # annotated images under the same names, and the summary beside them
     assert sorted(p.name for p in out.glob("*.jpg")) == [f"val_00{i}.jpg" for i in range(4)]
@@ -82,8 +89,13 @@ def test_video_frames_are_indexed_and_an_annotated_video_is_written(predictor, t
     req = _req(predictor.weights, video, out=str(out), batch=4, save_csv=True, save_img=True)
     s = run_predict(req, predictor=predictor, log=None)
     assert (s.kind, s.images) == ("video", 30)
-    frames = {int(r["frame"]) for r in _read_csv(out / "predictions.csv")}
+    rows = _read_csv(out / "predictions.csv")
+    frames = {int(r["frame"]) for r in rows}
     assert frames == set(range(30))  # every frame has candidates at this low threshold
+    # each row's position in the video: frame index / 30 fps, in seconds
+    assert {(int(r["frame"]), r["timestamp_s"]) for r in rows} == {
+        (i, str(round(i / 30.0, 3))) for i in range(30)
+    }
     cap = cv2.VideoCapture(str(out / "clip.mp4"))
     n = 0
     while cap.read()[0]:

@@ -106,7 +106,9 @@ def test_best_reloads_in_fresh_process_and_validates(runs, variant, tiny_data, t
     )
     assert r.returncode == 0, r.stderr[-3000:]
     result = json.loads(r.stdout)  # stdout holds exactly one JSON object
-    assert set(result["metrics"]) == {"mAP50-95", "mAP50", "precision", "recall", "f1"}
+    assert set(result["metrics"]) == {
+        "mAP50-95", "mAP50", "precision", "recall", "f1_dataset", "f1_mean_over_classes"
+    }  # fmt: skip
     assert all(0.0 <= v <= 1.0 for v in result["metrics"].values())
     assert result["images"] == 4
 

@@ -1,5 +1,6 @@
 """CompareSession without Qt: every row says its protocol, Δ only against a reference of the
-same protocol (else — and why), the reference can be changed, sort keys are numbers."""
+same protocol (else — and why), the reference can be changed, sort keys are numbers, and a
+comparison the engine refuses is shown with its reason instead of figures."""
 
 from __future__ import annotations
 
@@ -36,7 +37,9 @@ def session(tmp_path):
         _val_run(tmp_path / "base", 0.40, 0.70, None),  # older grace val: ultralytics
         _trained_run(tmp_path / "trained", 0.47, 0.80),  # end of training: another protocol
         _val_run(tmp_path / "grace", 0.4325, 0.7110, "ultralytics"),
-        _val_run(tmp_path / "dep", 0.31, 0.60, "deployed"),
+        # grace val runs of another protocol would be refused (see the last test); a second
+        # training log is of the same protocol as "trained"
+        _trained_run(tmp_path / "early", 0.31, 0.60),
     ]
     s = CompareSession()
     changes: list[int] = []
@@ -54,7 +57,7 @@ def test_rows_say_their_protocol_and_delta_stays_within_it(session):
     s = session
     assert len(s.rows) == 4  # every row
     assert _texts(s, "Protocol") == [
-        "ultralytics", "ultralytics (training)", "ultralytics", "deployed"
+        "ultralytics", "ultralytics (training)", "ultralytics", "ultralytics (training)"
     ]  # fmt: skip
     d5095, d50 = DELTA_COLUMNS
     rows = s.rows
@@ -71,10 +74,10 @@ def test_rows_say_their_protocol_and_delta_stays_within_it(session):
 
 def test_choosing_the_reference_recomputes_delta_in_its_protocol(session):
     s = session
-    s.set_reference(1)  # the end-of-training row: nothing else is of its protocol
+    s.set_reference(1)  # an end-of-training row: only the other training log is of its protocol
     assert s.wait(120)
     d5095, _ = DELTA_COLUMNS
-    assert [r[d5095].text for r in s.rows] == ["—", "ref", "—", "—"]
+    assert [r[d5095].text for r in s.rows] == ["—", "ref", "—", "-16.00"]  # 31.00 - 47.00
     s.set_reference(2)
     assert s.wait(120)
     assert [r[d5095].text for r in s.rows] == ["-3.25", "—", "ref", "—"]  # 40.00 - 43.25
@@ -90,6 +93,26 @@ def test_sort_keys_are_numbers_unknown_last(session):
     s = session
     col = COL["mAP@0.5:0.95 (%)"]
     order = sorted(range(4), key=lambda i: s.rows[i][col].key)
-    assert [s.rows[i][COL["Run"]].text for i in order] == ["dep", "base", "grace", "trained"]
+    assert [s.rows[i][COL["Run"]].text for i in order] == ["early", "base", "grace", "trained"]
     params = [r[COL["Param (M)"]] for r in s.rows]
     assert params[1].text == "—" and params[1].key > params[0].key  # unknown sorts last
+
+
+def test_a_refused_comparison_keeps_the_runs_and_says_why(session, tmp_path):
+    """grace val runs of different protocols: the engine refuses in one line; the session shows
+    that line and the runs (so one can be removed), emits no failure, and recovers."""
+    s = session
+    failures: list[str] = []
+    s.failed.connect(lambda line, _details: failures.append(line))
+    s.add_run(_val_run(tmp_path / "dep", 0.31, 0.60, "deployed"))
+    assert s.wait(120)
+    assert s.error.startswith("runs evaluated under different grace val protocols (base: ")
+    assert "dep: deployed" in s.error and failures == []
+    assert s.result is None and s.markdown == ""
+    assert _texts(s, "Run") == ["base", "trained", "grace", "early", "dep"]
+    assert {c.text for row in s.rows for c in row[1:]} == {"—"}
+    assert s.rows[4][COL["Protocol"]].tooltip == s.error
+    s.remove({4})
+    assert s.wait(120)
+    assert s.error == "" and len(s.rows) == 4 and s.result is not None
+    assert _texts(s, "Δ mAP@0.5:0.95 (pp)") == ["ref", "—", "+3.25", "—"]

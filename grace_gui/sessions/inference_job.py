@@ -1,6 +1,6 @@
-"""The Inference tab's run, off the GUI thread (no Qt here).
+"""The Inference session's run, off the GUI thread (no Qt here).
 
-The worker calls the engine's :func:`grace.infer.run.run_predict`; each batch of results goes
+The job calls the engine's :func:`grace.infer.run.run_predict`; each batch of results goes
 into a :class:`ResultBuffer`, which the GUI drains on a timer (about 25 times a second). The
 buffer accumulates the detection records (they are all kept, for the table) but holds only the
 LATEST frame image for display, so a live source that outpaces the screen never builds a queue:
@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from grace.infer.predictor import FrameResult
+from grace.infer.stamp import RunStamp, make_stamp, video_seconds
 
 KEEP_FRAMES_BYTES = 256 * 2**20  # video / live frames with detections kept for the table
 
@@ -33,6 +34,13 @@ class FrameInfo:
     width: int
     height: int
     is_video: bool  # a frame of a video file or of a live source
+    fps: float | None = None  # the video's frame rate, when known
+    time: float = 0.0  # when the frame was read (time.time())
+
+    @property
+    def seconds(self) -> float | None:
+        """A video frame's position in seconds (index / fps); ``None`` for a still image."""
+        return video_seconds(self.index, self.fps) if self.is_video else None
 
     @property
     def name(self) -> str:
@@ -96,7 +104,7 @@ class ResultBuffer:
         self.replaced = 0  # latest frames replaced before the GUI showed them
         self._arrivals: deque[tuple[float, int]] = deque(maxlen=256)
         self.names: list[str] | None = None  # the checkpoint's classes, once it is loaded
-        self.model_name = ""
+        self.stamp: RunStamp | None = None  # the model's path and hash, once it is loaded
 
     def push(self, results: Sequence[FrameResult]) -> None:
         """Add one batch (called from the worker thread)."""
@@ -106,7 +114,8 @@ class ResultBuffer:
         first = self.frames_total
         for i, r in enumerate(results):
             f = r.frame
-            frames.append(FrameInfo(str(f.source), int(f.index), f.width, f.height, f.is_video))
+            frames.append(FrameInfo(str(f.source), int(f.index), f.width, f.height, f.is_video,
+                                    f.fps, float(f.time)))  # fmt: skip
             if len(r):
                 n = len(r)
                 ids = np.full(n, first + i, np.int64)
@@ -215,27 +224,34 @@ def make_job(
     req,
     buffer: ResultBuffer,
     resume: threading.Event,
+    stop: threading.Event,
     cache: PredictorCache = PREDICTORS,
-) -> Callable:
-    """``job(worker) -> Summary`` for a :class:`~grace_gui.workers.qthreading.Worker`.
+    held: threading.Event | None = None,
+) -> Callable[[], object]:
+    """``job() -> Summary``: the run of ``req``, its batches pushed into ``buffer``.
 
-    The source is checked before the model loads (a missing file fails at once); the run
-    stops when ``worker.stop_event`` is set and waits while ``resume`` is clear.
+    The source is checked before the model loads (a missing file fails at once); the model's
+    hash is taken in the job, not on the GUI thread; the run stops when ``stop`` is set and
+    waits while ``resume`` is clear; ``held`` is set while it waits (its batch delivered).
     """
 
-    def job(worker) -> object:
+    def job() -> object:
         from grace.infer.run import run_predict
         from grace.infer.sources import resolve_source
 
         resolve_source(req.source)
         predictor = cache.get(req.weights, req.device, req.imgsz, req.iou)
-        buffer.names, buffer.model_name = list(predictor.names), predictor.model_name
-        stop = worker.stop_event
+        buffer.stamp = make_stamp(req.weights, predictor.thresholds, time.time())
+        buffer.names = list(predictor.names)
 
         def on_results(results: list[FrameResult]) -> None:
             buffer.push(results)
+            if held is not None and not resume.is_set():
+                held.set()
             while not resume.is_set() and not stop.is_set():
                 resume.wait(0.1)
+            if held is not None:
+                held.clear()
 
         return run_predict(req, predictor, on_results=on_results, stop=stop, log=None)
 

@@ -1,6 +1,8 @@
-"""Exports of the Inference tab (no Qt): the detections shown in the table (CSV, JSON) and
+"""Exports of the Inference session (no Qt): the detections shown in the table (CSV, JSON) and
 annotated images, written with the engine's own writers (:mod:`grace.infer.writers`) and
-drawing (:func:`grace.infer.draw.draw_detections`). Run them in a worker."""
+drawing (:func:`grace.images.draw_detections`). Each record carries what ``grace predict``
+writes: the model's full path and SHA-256, the threshold its class had to reach, a video frame's
+position and the time. Run them off the GUI thread."""
 
 from __future__ import annotations
 
@@ -11,10 +13,12 @@ from pathlib import Path
 import numpy as np
 
 from grace.errors import GraceError
-from grace.infer.frames import Frame, read_image
+from grace.images import try_read_image
+from grace.infer.frames import Frame
 from grace.infer.predictor import RECORD_FIELDS, FrameResult
+from grace.infer.stamp import RunStamp
 from grace.infer.writers import AnnotatedWriter, CsvWriter, JsonWriter
-from grace_gui.widgets.inference_job import FrameInfo
+from grace_gui.sessions.inference_job import FrameInfo
 
 
 @dataclass
@@ -23,7 +27,7 @@ class Detections:
 
     frames: list[FrameInfo]
     names: list[str]
-    model_name: str
+    stamp: RunStamp  # the model (path, hash), the thresholds in force, the run's start
     frame_ids: np.ndarray
     classes: np.ndarray
     scores: np.ndarray
@@ -43,9 +47,24 @@ class Detections:
                    self.boxes.tolist(), strict=True)  # fmt: skip
         for fid, cid, score, box in rows:
             f = self.frames[fid]
-            values = (f.source, f.index, self.class_name(cid), cid, round(score, 5),
-                      *(round(v, 2) for v in box), f.width, f.height, self.model_name)  # fmt: skip
-            out.append(dict(zip(RECORD_FIELDS, values, strict=True)))
+            rec = dict(
+                zip(
+                    RECORD_FIELDS[:11],
+                    (
+                        f.source,
+                        f.index,
+                        self.class_name(cid),
+                        cid,
+                        round(score, 5),
+                        *(round(v, 2) for v in box),
+                        f.width,
+                        f.height,
+                    ),
+                    strict=True,
+                )
+            )
+            rec.update(self.stamp.fields(cid, f.time), timestamp_s=f.seconds)
+            out.append({k: rec[k] for k in RECORD_FIELDS})
         return out
 
     def result(self, frame_id: int, image: np.ndarray) -> FrameResult:
@@ -56,7 +75,7 @@ class Detections:
         if f.is_video:  # one image per kept frame: <stem>_<index>.jpg
             stem = Path(f.source).stem if "://" not in f.source else "stream"
             source = str(Path(f.source).parent / f"{stem}_{f.index:06d}.jpg")
-        frame = Frame(image, source, f.index)
+        frame = Frame(image, source, f.index, f.time)  # written as an image
         return FrameResult(frame, self.boxes[m], self.scores[m], self.classes[m])
 
 
@@ -94,9 +113,9 @@ def write_annotated(
         if f.is_video:
             image = det.kept.get(fid) if fid in with_rows else None
         else:
-            image = read_image(f.source)
+            image, reason = try_read_image(f.source)
             if image is None:
-                raise GraceError(f"{f.source}: cannot read this image any more")
+                raise GraceError(f"{f.source}: cannot read this image any more ({reason})")
         if image is not None:
             writer.write(det.result(fid, image))
     writer.close()

@@ -1,0 +1,238 @@
+"""The Inference session without Qt: its rows (clean images included), thresholds, models, a
+training's checkpoint, exports with the model's path, hash, thresholds and time, video timestamps,
+a failed run, and a restored setup that does not run. A fake predictor stands in for the model,
+so every expected number is written down here from the fixture, not taken from the code."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from grace.infer.predictor import FrameResult
+from grace.infer.thresholds import ClassThresholds
+from grace_gui.sessions.inference import InferenceSession, RunState
+
+NAMES = ["crack", "pit"]
+# file name (or video frame index) -> detections (class id, confidence, box)
+DETECTIONS = {
+    "a.png": [(0, 0.9, (1, 2, 10, 12)), (1, 0.3, (5, 5, 20, 20))],
+    "b.png": [],
+    "c.png": [(1, 0.6, (0, 0, 8, 8))],
+}
+
+
+class FakePredictor:
+    """What run_predict needs of a predictor: detections looked up by file name or frame."""
+
+    def __init__(self, weights: str) -> None:
+        self.names, self.model_name, self.thresholds = list(NAMES), Path(weights).name, None
+
+    def predict(self, frames):
+        out = []
+        for f in frames:
+            key = f.index if f.is_video else Path(f.source).name
+            dets = DETECTIONS.get(key, [(0, 0.5, (1, 1, 4, 4))] if f.is_video else [])
+            classes = np.array([d[0] for d in dets], np.int64)
+            scores = np.array([d[1] for d in dets], np.float32)
+            boxes = np.array([d[2] for d in dets], np.float32).reshape(-1, 4)
+            keep = self.thresholds.keep(scores, classes)
+            out.append(FrameResult(f, boxes[keep], scores[keep], classes[keep]))
+        return out
+
+
+class FakeCache:
+    def __init__(self) -> None:
+        self.loads: list[str] = []
+
+    def get(self, weights, device="", imgsz=None, iou=0.7):
+        if not Path(weights).is_file():
+            raise FileNotFoundError(f"{weights}: no such checkpoint")
+        self.loads.append(str(weights))
+        return FakePredictor(weights)
+
+
+@pytest.fixture
+def weights(tmp_path) -> Path:
+    path = tmp_path / "runs" / "exp1" / "weights" / "best.pt"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"not really a model, but hashed like one")
+    return path
+
+
+@pytest.fixture
+def folder(tmp_path) -> Path:
+    folder = tmp_path / "images"
+    folder.mkdir()
+    for name in DETECTIONS:
+        cv2.imwrite(str(folder / name), np.full((24, 32, 3), 128, np.uint8))
+    (folder / "d_broken.png").write_bytes(b"\x89PNG broken")
+    return folder
+
+
+@pytest.fixture
+def session() -> InferenceSession:
+    return InferenceSession(cache=FakeCache())
+
+
+def run(session: InferenceSession, source, weights) -> list:
+    done: list = []
+    session.finished.connect(done.append)
+    assert session.start(str(source), str(weights))
+    assert session.wait(60)
+    assert len(done) == 1 and session.state is RunState.IDLE
+    return done
+
+
+def rows(session) -> list[tuple[str, str, float | None, int]]:
+    """(file, class or "", confidence or None, detections in its image) per row."""
+    res, out = session.results, []
+    for i in range(len(res)):
+        r = res.row(i)
+        name = res.frames[r.frame_id].name
+        cls = res.class_name(r.class_id) if r.record >= 0 else ""
+        out.append((name, cls, round(r.score, 3) if r.record >= 0 else None, r.in_frame))
+    return out
+
+
+def test_no_qt_is_imported_by_a_session_run(tmp_path):
+    code = (
+        "import sys; from grace_gui.sessions.inference import InferenceSession; "
+        "s = InferenceSession(); s.set_thresholds(s.thresholds); s.poll(); "
+        "print(sorted(m for m in sys.modules if m.startswith(('PySide6', 'qtpy', 'superqt'))))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_every_image_has_a_row_and_thresholds_refilter_without_a_rerun(session, folder, weights):
+    summary = run(session, folder, weights)[0]
+    assert summary.images == 3 and [s["file"] for s in summary.skipped] == [
+        str(folder / "d_broken.png")
+    ]
+    # conf 0.25: a has 0.9 and 0.3, b nothing (a row with 0), c 0.6
+    assert rows(session) == [
+        ("a.png", "crack", 0.9, 2), ("a.png", "pit", 0.3, 2), ("b.png", "", None, 0),
+        ("c.png", "pit", 0.6, 1),
+    ]  # fmt: skip
+    assert session.results.class_counts() == {"crack": 1, "pit": 2}
+    assert session.results.frames_with_detections() == 2
+    loads = len(session.cache.loads)
+    session.set_thresholds(ClassThresholds(0.5))
+    assert rows(session) == [
+        ("a.png", "crack", 0.9, 1), ("b.png", "", None, 0), ("c.png", "pit", 0.6, 1)
+    ]  # fmt: skip
+    session.set_thresholds(ClassThresholds(0.5, {1: 0.7}))  # pit needs 0.7: c is clean now
+    assert rows(session) == [("a.png", "crack", 0.9, 1), ("b.png", "", None, 0),
+                             ("c.png", "", None, 0)]  # fmt: skip
+    assert session.results.class_counts() == {"crack": 1, "pit": 0}
+    assert session.class_conf_by_name() == {"pit": 0.7}
+    assert len(session.cache.loads) == loads and session.state is RunState.IDLE  # no re-run
+
+
+def test_models_are_named_by_run_and_a_new_checkpoint_never_replaces_the_chosen(session, tmp_path):
+    paths = []
+    for run_name in ("exp1", "exp2", "exp3"):
+        p = tmp_path / "runs" / run_name / "weights" / "best.pt"
+        p.parent.mkdir(parents=True)
+        p.write_bytes(b"x")
+        paths.append(p)
+    changed: list = []
+    session.model_changed.connect(changed.append)
+    session.add_model(paths[0], select=True)
+    session.add_model(paths[1])  # a training ended: offered, not chosen
+    session.add_model(paths[2])
+    assert session.model.path == str(paths[0]) and len(changed) == 1
+    assert [m.name for m in session.models] == ["exp3 · best.pt", "exp2 · best.pt",
+                                                "exp1 · best.pt"]  # fmt: skip
+    labels = [m.label(home=tmp_path) for m in session.models]
+    assert labels[2] == f"exp1 · best.pt   ({Path('~') / 'runs' / 'exp1' / 'weights'})"
+    assert len(set(labels)) == 3
+
+
+def test_exports_carry_the_model_path_hash_thresholds_and_time(session, folder, weights, tmp_path):
+    run(session, folder, weights)
+    session.set_thresholds(ClassThresholds(0.25, {1: 0.5}))  # a's pit (0.3) is dropped
+    written: list = []
+    session.exported.connect(written.append)
+    before = datetime.now().astimezone()
+    session.export_records(tmp_path / "out.csv")
+    session.export_records(tmp_path / "out.json")
+    assert session.wait(30) and written == [2, 2]
+    with open(tmp_path / "out.csv", newline="", encoding="utf-8") as f:
+        got_csv = list(csv.DictReader(f))
+    got_json = json.loads((tmp_path / "out.json").read_text(encoding="utf-8"))
+    digest = hashlib.sha256(b"not really a model, but hashed like one").hexdigest()
+    expected = [("a.png", "crack", 0.9, 0.25), ("c.png", "pit", 0.6, 0.5)]
+    for got in (got_csv, got_json):
+        assert [(Path(r["source"]).name, r["class"], round(float(r["confidence"]), 3),
+                 float(r["threshold"])) for r in got] == expected  # fmt: skip
+        assert {r["model_path"] for r in got} == {str(weights.resolve())}
+        assert {r["model_sha256"] for r in got} == {digest}
+        assert {r["model"] for r in got} == {"best.pt"}
+        when = datetime.fromisoformat(got[0]["time"])
+        assert abs((when - before).total_seconds()) < 3600  # the run's day, with its offset
+    assert [r["timestamp_s"] for r in got_csv] == ["", ""]  # still images have no position
+    assert [r["timestamp_s"] for r in got_json] == [None, None]
+
+
+def test_video_rows_have_their_time_in_the_video(session, tmp_path, weights):
+    path = tmp_path / "clip.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 5.0, (32, 24))
+    for i in range(10):
+        writer.write(np.full((24, 32, 3), 20 * i, np.uint8))
+    writer.release()
+    run(session, path, weights)
+    frames = session.results.frames
+    assert [f.index for f in frames] == list(range(10))
+    assert [f.seconds for f in frames] == [i / 5 for i in range(10)]  # index / 5 fps
+    session.export_records(tmp_path / "v.json")
+    assert session.wait(30)
+    got = json.loads((tmp_path / "v.json").read_text(encoding="utf-8"))
+    assert [(r["frame"], r["timestamp_s"]) for r in got] == [(i, i / 5) for i in range(10)]
+
+
+def test_a_failed_run_says_why_in_one_line_and_leaves_no_results(session, folder, weights):
+    run(session, folder, weights)
+    assert len(session.results) == 4
+    failures: list = []
+    session.failed.connect(lambda message, _details: failures.append(message))
+    done = run(session, folder / "missing", weights)
+    assert done == [None] and session.summary is None and len(session.results) == 0
+    assert len(failures) == 1 and "missing" in failures[0] and "\n" not in failures[0]
+    session.set_source("")
+    assert session.start() is False and "a source" in failures[-1]
+
+
+def test_a_restored_setup_is_shown_but_not_run(session, folder, weights, tmp_path):
+    other = tmp_path / "other.pt"
+    other.write_bytes(b"y")
+    session.add_model(other)
+    session.set_source(str(folder), "Folder")
+    session.add_model(weights, select=True)
+    assert session.wait(10) and session.names == NAMES
+    session.set_thresholds(ClassThresholds(0.4, {1: 0.8}))
+    setup = json.loads(json.dumps(session.setup()))  # as the settings keep it
+    assert setup == {"models": [str(weights), str(other)], "model": str(weights),
+                     "source": str(folder), "source_kind": "Folder", "conf": 0.4,
+                     "class_conf": {"pit": 0.8}}  # fmt: skip
+
+    again = InferenceSession(cache=FakeCache())
+    states: list = []
+    again.state_changed.connect(states.append)
+    assert again.restore_setup(setup)
+    assert again.wait(10)  # only the model's classes are read
+    assert states == [] and again.summary is None and len(again.results) == 0
+    assert [m.path for m in again.models] == [str(weights), str(other)]
+    assert (again.model.path, again.source, again.kind) == (str(weights), str(folder), "Folder")
+    assert again.thresholds == ClassThresholds(0.4, {1: 0.8})
+    gone = dict(setup, source=str(tmp_path / "gone"))
+    assert not InferenceSession(cache=FakeCache()).restore_setup(gone)
