@@ -38,7 +38,7 @@ def build_window(
     from grace_gui.widgets.notifications import NotificationBar
     from grace_gui.workers.qthreading import long_job_pool
 
-    start_gui_thread_services()
+    start_gui_thread_services()  # the GUI-thread invoker, and garbage collection only there
     settings = open_settings(settings_path)
     if demo:
         settings.clear()

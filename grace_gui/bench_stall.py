@@ -150,21 +150,23 @@ def training_stall(epochs: int = 6, timeout_s: float = 300.0) -> dict:
             meter.start()
             t0 = time.perf_counter()
             run = tab.start_training()
-            wait_until(lambda: tab.run_dir == run and tab.series.epochs_done >= epochs,
+            session = tab.session
+            wait_until(lambda: session.run_dir == run and session.series.epochs_done >= epochs,
                        timeout_s, f"{epochs} epochs")  # fmt: skip
             stall = meter.stop()
             train_s = time.perf_counter() - t0
             end_meter = StallMeter()
             end_meter.start()
             tab.stop_training()
-            wait_until(lambda: tab.proc.poll() is not None and tab.series.finished,
+            wait_until(lambda: tab.session.proc.poll() is not None and tab.session.series.finished,
                        timeout_s, "the run to stop")  # fmt: skip
             wait_ms(1000)  # what the end of a run sets off in the other tabs
             end_stall = end_meter.stop()
         finally:
-            if tab.proc is not None and tab.proc.poll() is None:
-                tab.proc.kill()
-                tab.proc.wait(30)
+            proc = tab.session.proc
+            if proc is not None and proc.poll() is None:
+                proc.kill()
+                proc.wait(30)
             for t in window.all_tabs():
                 t.shutdown()
             window.close()

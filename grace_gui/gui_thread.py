@@ -6,20 +6,17 @@ the test suite and the training watcher (segmentation faults during garbage coll
 one ``QObject`` is made on the GUI thread once, and a worker only *emits* its queued signal,
 which Qt allows from any thread.
 
-``GuiGarbageCollector``: CPython collects cycles in whichever thread crosses the allocation
-threshold, including worker threads, where a cycle holding Qt wrappers would be destroyed on the
-wrong thread. Automatic collection is switched off and a GUI-thread timer collects instead
-(pyqtgraph's and calibre's pattern).
+:func:`start_gui_thread_services` also pins garbage collection to the GUI thread
+(:mod:`grace_gui.gui_gc`): a worker thread must never run a Qt destructor.
 """
 
 from __future__ import annotations
 
 import functools
-import gc
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal
+from PySide6.QtCore import QObject, Qt, QThread, Signal
 from PySide6.QtWidgets import QApplication
 
 
@@ -68,31 +65,10 @@ def on_gui_thread(fn: Callable[..., Any]) -> Callable[..., None]:
     return wrapper
 
 
-class GuiGarbageCollector(QObject):
-    """Automatic garbage collection off; a GUI-thread timer collects the generations whose
-    thresholds were crossed (as CPython would), every ``interval_ms``."""
-
-    def __init__(self, interval_ms: int = 500, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._thresholds = gc.get_threshold()
-        gc.disable()
-        self.timer = QTimer(self)
-        self.timer.timeout.connect(self.check)
-        self.timer.start(interval_ms)
-
-    def check(self) -> None:
-        l0, l1, l2 = gc.get_count()
-        t0, t1, t2 = self._thresholds
-        if l0 > t0:
-            gc.collect(2 if l2 > t2 else 1 if l1 > t1 else 0)
-
-
-_COLLECTOR: GuiGarbageCollector | None = None
-
-
 def start_gui_thread_services() -> None:
-    """The invoker and the GUI-thread garbage collector, once per application."""
-    global _COLLECTOR
+    """The invoker and the GUI-thread garbage collector (:mod:`grace_gui.gui_gc`), once per
+    application; call on the GUI thread."""
+    from grace_gui.gui_gc import collect_in_gui_thread
+
     install_invoker()
-    if _COLLECTOR is None:
-        _COLLECTOR = GuiGarbageCollector(parent=QApplication.instance())
+    collect_in_gui_thread()

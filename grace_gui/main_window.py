@@ -67,7 +67,7 @@ class MainWindow(QMainWindow):
         th = self.inference_tab.thresholds  # Eigen-CAM draws at the Inference tab's thresholds
         self.cam_tab.set_threshold_provider(lambda: (th.conf, th.by_name()))
         th.changed.connect(lambda _t: self.cam_tab.set_thresholds(th.conf, th.by_name()))
-        self.review_tab.fine_tune_requested.connect(self.train_tab.prefill)
+        self.review_tab.fine_tune_requested.connect(self.train_tab.form.prefill)
         ev = self.evaluate_tab
         self.dataset_tab.dataset_loaded.connect(ev.set_dataset)
         ev.use_thresholds.connect(self.inference_tab.session.use_calibrated)

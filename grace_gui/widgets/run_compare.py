@@ -1,18 +1,24 @@
-"""A table of finished runs, what ``grace compare`` prints: headline metrics of each run and its
-Δ against the first one. The comparison is computed by :func:`grace.eval.compare.compare` in a
-worker (a run without ``val/metrics.json`` has its checkpoint opened for the parameter count)."""
+"""The Compare table: a view over a :class:`~grace_gui.sessions.compare.CompareSession`.
+
+Every run in a row (the table grows with them), sortable by any column, the reference chosen
+in a combo or with a right click, Δ only within the reference's protocol. A comparison the
+engine refuses (grace val runs of different protocols or images) keeps its runs as rows without
+figures, and the note under the table says why in red.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QThreadPool, Signal
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QGuiApplication
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QComboBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QMenu,
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
@@ -20,61 +26,63 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from grace.eval.runs import METRIC_KEYS
-from grace.eval.tables import DELTA_HEADERS, MAIN_HEADERS, pct, signed
-from grace_gui.workers.qthreading import Worker
+from grace_gui.sessions.compare import HEADERS, CompareSession
 
-HEADERS = ["Run", "Variant", *MAIN_HEADERS, "Param (M)", *DELTA_HEADERS[:2], "Source"]
+MAX_VISIBLE_ROWS = 12  # the table grows to this many rows, then scrolls
+NOTE = "Δ: percentage points against the reference, within one protocol."
+NOTE_STYLE = "color:#555"
+REFUSED_STYLE = "color:#b00020"
+KEY_ROLE = Qt.ItemDataRole.UserRole + 1
+PATH_ROLE = Qt.ItemDataRole.UserRole + 2
 
 
-def compare_rows(result: dict) -> list[list[str]]:
-    """Table cells from :func:`grace.eval.compare.compare`'s result (pure)."""
-    rows = []
-    for i, r in enumerate(result["runs"]):
-        params = r.get("parameters")
-        delta = r.get("delta", {}).get("metrics", {})
-        rows.append(
-            [
-                r["name"],
-                r.get("variant") or "—",
-                *(pct(r["metrics"].get(k)) for k in METRIC_KEYS),
-                "—" if params is None else f"{params / 1e6:.2f}",
-                *(("ref", "ref") if i == 0 else (signed(delta.get(k)) for k in METRIC_KEYS[:2])),
-                r.get("source", ""),
-            ]
-        )
-    return rows
+class _Item(QTableWidgetItem):
+    """Sorts by the session's key (numbers as numbers), not by the text."""
+
+    def __lt__(self, other: QTableWidgetItem) -> bool:
+        return self.data(KEY_ROLE) < other.data(KEY_ROLE)
 
 
 class RunCompare(QWidget):
     """Runs in rows; *Remove* drops the selected ones, *Copy Markdown* copies the full report."""
 
-    compared = Signal(object)  # the compare() result
-
-    def __init__(
-        self, pool: QThreadPool, report: Callable[[str, str], None], parent: QWidget | None = None
-    ) -> None:
+    def __init__(self, report: Callable[[str, str], None], parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.pool, self.report = pool, report
-        self.paths: list[str] = []
-        self.result: dict | None = None
-        self._worker: Worker | None = None
-        self._pending = False
+        self.session = CompareSession()
+        # computed in a thread: delivered in the GUI thread by psygnal.emit_queued() (the Train
+        # tab's timer calls it)
+        self.session.changed.connect(self._show, thread="main")
+        self.session.failed.connect(report, thread="main")
         self.table = QTableWidget(0, len(HEADERS))
-        self.table.setHorizontalHeaderLabels(HEADERS)
+        self.table.setHorizontalHeaderLabels(list(HEADERS))
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
+        self.table.horizontalHeader().setSortIndicatorShown(True)
+        self.table.setSortingEnabled(True)  # in the order added until a header is clicked
         self.table.verticalHeader().setVisible(False)
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setStretchLastSection(True)
-        self.note = QLabel("Δ: percentage points against the first run.")
-        self.note.setStyleSheet("color:#555")
+        self.table.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table.customContextMenuRequested.connect(self._menu)
+        self.table.setToolTip("click a header to sort; right-click a run to use it as reference")
+        self.reference = QComboBox()
+        self.reference.setToolTip(
+            "the run every Δ is measured against; only runs measured with its protocol get a Δ"
+        )
+        self.reference.activated.connect(self.session.set_reference)
+        self.note = QLabel(NOTE)
+        self.note.setStyleSheet(NOTE_STYLE)
+        self.note.setWordWrap(True)
         remove = QPushButton("Remove")
+        remove.setToolTip("take the selected runs out of the comparison (nothing is deleted)")
         remove.clicked.connect(self.remove_selected)
         copy = QPushButton("Copy Markdown")
+        copy.setToolTip("copy the full comparison (with size buckets and per-class AP)")
         copy.clicked.connect(self.copy_markdown)
         row = QHBoxLayout()
+        row.addWidget(QLabel("Reference:"))
+        row.addWidget(self.reference)
         row.addWidget(self.note, 1)
         row.addWidget(remove)
         row.addWidget(copy)
@@ -83,51 +91,59 @@ class RunCompare(QWidget):
         layout.addWidget(self.table, 1)
         layout.addLayout(row)
 
+    @property
+    def paths(self) -> list[str]:
+        return self.session.paths
+
     def set_runs(self, paths: list[str]) -> None:
-        self.paths = list(dict.fromkeys(str(p) for p in paths))
-        self.refresh()
+        self.session.set_runs(paths)
 
     def add_run(self, path: str) -> None:
-        if str(path) not in self.paths:
-            self.set_runs([*self.paths, str(path)])
+        self.session.add_run(path)
 
     def remove_selected(self) -> None:
         rows = {i.row() for i in self.table.selectedIndexes()}
-        self.set_runs([p for i, p in enumerate(self.paths) if i not in rows])
+        paths = {self.table.item(r, 0).data(PATH_ROLE) for r in rows}
+        self.session.remove({i for i, p in enumerate(self.paths) if p in paths})
 
-    def refresh(self) -> None:
-        """Recompute the comparison in a worker (one at a time; a later request follows)."""
-        if self._worker is not None and self._worker.running:
-            self._pending = True
+    def use_as_reference(self, path: str) -> None:
+        if path in self.paths:
+            self.session.set_reference(self.paths.index(path))
+
+    def _menu(self, pos) -> None:
+        item = self.table.itemAt(pos)
+        if item is None:
             return
-        if not self.paths:
-            self.result = None
-            self.table.setRowCount(0)
-            return
-        from grace.eval.compare import compare
+        path = self.table.item(item.row(), 0).data(PATH_ROLE)
+        menu = QMenu(self)
+        action = QAction("Use as reference", menu)
+        action.triggered.connect(lambda: self.use_as_reference(path))
+        menu.addAction(action)
+        menu.exec(self.table.viewport().mapToGlobal(pos))
 
-        self._worker = Worker.call(compare, list(self.paths))
-        self._worker.result.connect(self._show)
-        self._worker.error.connect(self.report)
-        self._worker.finished.connect(self._done)
-        self._worker.start(self.pool)
-
-    def _done(self) -> None:
-        if self._pending:
-            self._pending = False
-            self.refresh()
-
-    def _show(self, result: dict) -> None:
-        self.result = result
-        rows = compare_rows(result)
-        self.table.setRowCount(len(rows))
-        for i, cells in enumerate(rows):
-            for j, text in enumerate(cells):
-                item = QTableWidgetItem(text)
-                item.setToolTip(self.paths[i] if j == 0 and i < len(self.paths) else text)
+    def _show(self) -> None:
+        s = self.session
+        self.table.setSortingEnabled(False)  # fill, then sort as the user last chose
+        self.table.setRowCount(len(s.rows))
+        for i, cells in enumerate(s.rows):
+            for j, cell in enumerate(cells):
+                item = _Item(cell.text)
+                item.setData(KEY_ROLE, cell.key)
+                item.setData(PATH_ROLE, s.paths[i] if i < len(s.paths) else "")
+                item.setToolTip(cell.tooltip or cell.text)
                 self.table.setItem(i, j, item)
-        self.compared.emit(result)
+        self.table.setSortingEnabled(True)
+        self.reference.clear()
+        self.reference.addItems(s.names())
+        self.reference.setCurrentIndex(s.reference)
+        self.note.setText(f"Not compared: {s.error}" if s.error else NOTE)
+        self.note.setToolTip(s.error)
+        self.note.setStyleSheet(REFUSED_STYLE if s.error else NOTE_STYLE)
+        shown = min(max(len(s.rows), 1), MAX_VISIBLE_ROWS)
+        height = self.table.horizontalHeader().height() + 2 * self.table.frameWidth()
+        row_h = self.table.verticalHeader().defaultSectionSize()
+        self.table.setMinimumHeight(height + shown * row_h + 18)  # 18: a horizontal scrollbar
 
     def copy_markdown(self) -> None:
-        if self.result is not None:
-            QGuiApplication.clipboard().setText(self.result["markdown"])
+        if self.session.markdown:
+            QGuiApplication.clipboard().setText(self.session.markdown)

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from grace.config import MODEL_SCALES, TrainDefaults
-from grace_gui.workers.training import TrainForm
+from grace_gui.sessions.training_process import TrainForm
 
 VARIANT_LABELS = {
     "baseline": "Baseline (YOLO11)",
@@ -88,6 +88,29 @@ class TrainFormWidget(QWidget):
         )
         defaults.clicked.connect(self.paper_defaults)
 
+        for widget, tip in (
+            (self.data, "The data.yaml of the defect images to learn from (train and val "
+             "folders, class names); the Dataset tab fills it in when it opens one."),
+            (self.model, "Model size: n is fastest and least accurate, x the slowest and most "
+             "accurate; the paper uses s."),
+            (self.variant, "Baseline: plain YOLO11. DS-CBSM++: shows rare and hard defect "
+             "classes more often while training. Lite-FEN: a light attention block that "
+             "sharpens faint defects. GRACE: both."),
+            (self.epochs, "How many times training goes through all training images; more "
+             "takes longer and usually helps up to a point."),
+            (self.imgsz, "Images are scaled to this many pixels per side; larger sees finer "
+             "defects but trains slower (about quadratically)."),
+            (self.batch, "Images per training step; lower it if the GPU runs out of memory."),
+            (self.device, "Where to train: a GPU is tens of times faster than the CPU."),
+            (self.weights, "Optional: a checkpoint (.pt) of an earlier training to start from "
+             "instead of from scratch; checked before the run starts."),
+            (self.workers, "Processes that load images in the background (0: in the training "
+             "process itself)."),
+            (self.project, "The folder where each run gets its own subfolder (weights, plots, "
+             "log)."),
+            (self.name, "The run's folder name; a number is added when it already exists."),
+        ):  # fmt: skip
+            widget.setToolTip(tip)
         form = QFormLayout(self)
         form.setContentsMargins(0, 0, 0, 0)
         form.addRow("Dataset", _path_row(self.data, self._browse_data))
@@ -131,6 +154,11 @@ class TrainFormWidget(QWidget):
     def state(self) -> dict:
         f = self.value()
         return {**vars(f), "project": self.project.text(), "name": self.name.text()}
+
+    def prefill(self, data: str, weights: str) -> None:
+        """Set the dataset and the starting weights (the Review tab's "Fine-tune on it")."""
+        self.data.setText(str(data))
+        self.weights.setText(str(weights))
 
     def set_state(self, s: dict) -> None:
         """Fill in what :meth:`state` returned (unknown or missing values are left alone)."""

@@ -56,11 +56,24 @@ class TrainPlots(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.loss_plot = _plot("Training losses", "loss")
+        self.loss_plot = _plot("Training losses (epoch mean, as Ultralytics prints)", "loss")
         self.loss_plot.addLegend(offset=(-10, 10), labelTextColor=_FG, brush=_LEGEND_BRUSH)
         self.loss_curves = {
-            k: self.loss_plot.plot([], [], pen=_pen(_LOSS_COLORS[k]), name=k) for k in LOSS_KEYS
+            k: self.loss_plot.plot(
+                [], [], pen=_pen(_LOSS_COLORS[k]), symbol="o", symbolSize=5,
+                symbolBrush=QColor(_LOSS_COLORS[k]), name=k,
+            )
+            for k in LOSS_KEYS
+        }  # fmt: skip
+        self.live_loss_curves = {  # the epoch in progress: its running mean so far, dashed
+            k: self.loss_plot.plot([], [], pen=_pen(_LOSS_COLORS[k], 1.5, dashed=True))
+            for k in LOSS_KEYS
         }
+        self.loss_plot.setToolTip(
+            "Each point is an epoch's mean training loss (Ultralytics' running mean at the end of "
+            "the epoch, as in its log and results.csv); the dashed line is the running mean of "
+            "the epoch in progress, which restarts at every epoch."
+        )
         self.map_plot = _plot("Validation mAP", "mAP")
         self.map_plot.addLegend(offset=(10, 10), labelTextColor=_FG, brush=_LEGEND_BRUSH)
         self.map_curves = {
@@ -129,11 +142,11 @@ class TrainPlots(QWidget):
             self._drawn = {k: -1 for k in self._drawn}
         self.series = series
 
-    def _counts(self) -> dict[str, int]:
+    def _counts(self) -> dict[str, object]:
         s = self.series
         n_sampler = len(s.sampler_x) if s.has_sampler else -2 - len(self.sampler_message(s))
         return {
-            "loss": len(s.loss_x),
+            "loss": (len(s.loss_x), len(s.live_loss_x)),
             "sampler": n_sampler,
             "map": len(s.epoch_x),
             "schedule": len(s.epoch_x),
@@ -161,6 +174,8 @@ class TrainPlots(QWidget):
         s = self.series
         for k, curve in self.loss_curves.items():
             curve.setData(*_finite(s.loss_x, s.losses[k]))
+        for k, curve in self.live_loss_curves.items():
+            curve.setData(*_finite(s.live_loss_x, s.live_losses[k]))
 
     def _draw_map(self) -> None:
         s = self.series

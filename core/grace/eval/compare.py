@@ -1,6 +1,12 @@
 """``grace compare``: one table across run directories (paper Tables 1 and 2 layout), every Δ
-with a paired-bootstrap 95 % interval over the validation images (:mod:`grace.eval.bootstrap`),
-and the seeds of one variant aggregated (:mod:`grace.eval.seeds`)."""
+against a chosen reference and only within its protocol, with a paired-bootstrap 95 % interval
+over the validation images (:mod:`grace.eval.bootstrap`), and the seeds of one variant
+aggregated (:mod:`grace.eval.seeds`).
+
+Runs evaluated by ``grace val`` under different protocols, or (with ``predictions.npz``) on
+different images, are refused in one line. Rows from a training log (``events.jsonl``, protocol
+``ultralytics (training)``) are never refused: they are shown with their protocol, without an
+interval, and with a Δ only against a reference of that protocol."""
 
 from __future__ import annotations
 
@@ -21,9 +27,9 @@ from grace.eval.bootstrap import (
     resample_weights,
 )
 from grace.eval.pairing import align_runs, read_predictions
-from grace.eval.runs import METRIC_KEYS, RunSummary, load_runs
-from grace.eval.seeds import aggregate, seed_groups, seed_identity
-from grace.eval.tables import csv_text, deltas, markdown, pp
+from grace.eval.runs import METRIC_KEYS, RunSummary, load_runs, val_evaluated
+from grace.eval.seeds import SeedIdentity, aggregate, seed_groups, seed_identity
+from grace.eval.tables import csv_text, deltas, markdown, not_comparable, pp
 from grace.fileio import atomic_write_text
 
 MARKDOWN_FILE = "compare.md"
@@ -39,24 +45,37 @@ BOOTSTRAP_RULE = (
 )
 
 
-def _bootstrap(runs: list[RunSummary], resamples: int, seed: int, problems: list[str]):
-    """Per run: its point figures and resampled figures (None without predictions.npz)."""
+def _bootstrap(
+    runs: list[RunSummary], reference: int, resamples: int, seed: int, problems: list[str]
+):
+    """Per run: its point figures and resampled figures (None without predictions.npz, or for
+    every run when the reference has none: there is then no Δ to give an interval to).
+
+    The runs with ``predictions.npz`` are paired image by image whichever run is the reference,
+    so runs on different images, classes or protocols are refused the same way for any choice
+    of reference (:func:`grace.eval.pairing.align_runs`).
+    """
+    none: list[np.ndarray | None] = [None] * len(runs)
     have = [i for i, r in enumerate(runs) if r.predictions]
     for r in runs if len(runs) > 1 else []:  # one run: no Δ, nothing missing
-        if not r.predictions:
+        if not r.predictions and val_evaluated(r):  # a training log has no grace val outputs
             problems.append(
                 f"{r.name}: no predictions.npz beside its metrics (re-run grace val): its Δ has "
                 "no interval"
             )
-    if not have or have[0] != 0 or len(have) < 2:
-        return None, [None] * len(runs), [None] * len(runs)
+    if len(have) < 2:
+        return None, none, list(none)
+    if reference in have:  # pair in the reference's image order
+        have = [reference] + [i for i in have if i != reference]
     loaded = [read_predictions(runs[i].predictions) for i in have]
     aligned = align_runs([runs[i].name for i in have], loaded, [runs[i].predictions for i in have])
+    if have[0] != reference:
+        return None, none, list(none)
     nc = len(loaded[0][1])
     n_images = len(aligned[0])
     weights = resample_weights(n_images, resamples, seed)
-    points: list[np.ndarray | None] = [None] * len(runs)
-    samples: list[np.ndarray | None] = [None] * len(runs)
+    points: list[np.ndarray | None] = list(none)
+    samples: list[np.ndarray | None] = list(none)
     for i, records in zip(have, aligned, strict=True):
         m = match_run(records, nc)
         points[i], samples[i] = point_metrics(m), metric_samples(m, weights)
@@ -83,26 +102,49 @@ def _intervals(ref: list[int], other: list[int], points, samples) -> dict[str, d
     return {k: asdict(v) for k, v in ivs.items()}
 
 
-def _aggregates(runs: list[RunSummary], points, samples, problems: list[str]) -> list[dict]:
-    identities = [seed_identity(r.name, r.variant, r.args) for r in runs]
-    groups, group_problems = seed_groups(identities)
+def _seed_identity(run: RunSummary) -> SeedIdentity | None:
+    """:func:`seed_identity` within the run's protocol: seeds measured under different
+    protocols are never averaged together."""
+    ident = seed_identity(run.name, run.variant, run.args)
+    if ident is None:
+        return None
+    return SeedIdentity(ident.label, f"{run.protocol}|{ident.key}", ident.seed)
+
+
+def _aggregates(
+    runs: list[RunSummary], reference: int, points, samples, problems: list[str]
+) -> list[dict]:
+    groups, group_problems = seed_groups([_seed_identity(r) for r in runs])
     problems.extend(group_problems)
-    ref = next((g.members for g in groups if 0 in g.members), [0])
+    ref = next((g.members for g in groups if reference in g.members), [reference])
+    ref_run = runs[reference]
+    ref_means = {k: aggregate([runs[i].metrics.get(k) for i in ref]).mean for k in METRIC_KEYS}
     out = []
     for g in groups:
+        first = runs[g.members[0]]
         agg = {k: aggregate([runs[i].metrics.get(k) for i in g.members]) for k in METRIC_KEYS}
         is_ref = g.members == ref
-        ref_means = {k: aggregate([runs[i].metrics.get(k) for i in ref]).mean for k in METRIC_KEYS}
+        why = ""
+        if not is_ref and not_comparable(first, ref_run):
+            why = (
+                f"no Δ: the seeds of {g.label} were measured with the {first.protocol} protocol, "
+                f"the reference {ref_run.name} with {ref_run.protocol}"
+            )
+        comparable = not is_ref and not why
         out.append(
             {
                 "label": g.label,
-                "variant": runs[g.members[0]].variant,
+                "variant": first.variant,
+                "protocol": first.protocol,
                 "runs": [runs[i].name for i in g.members],
                 "seeds": g.seeds,
                 "reference": is_ref,
                 "metrics": {k: asdict(a) for k, a in agg.items()},
-                "delta": {} if is_ref else {k: pp(agg[k].mean, ref_means[k]) for k in METRIC_KEYS},
-                "intervals": None if is_ref else _intervals(ref, g.members, points, samples),
+                "delta": (
+                    {k: pp(agg[k].mean, ref_means[k]) for k in METRIC_KEYS} if comparable else {}
+                ),
+                "not_comparable": why,
+                "intervals": _intervals(ref, g.members, points, samples) if comparable else None,
             }
         )
     return out
@@ -113,8 +155,10 @@ def compare(
     out: str | Path | None = None,
     resamples: int = DEFAULT_RESAMPLES,
     seed: int = 0,
+    reference: int = 0,
 ) -> dict[str, Any]:
-    """Compare runs; the first is the reference of every Δ.
+    """Compare runs against ``paths[reference]`` (the first unless chosen); a Δ only between
+    runs of one protocol (:func:`grace.eval.tables.deltas`).
 
     Parameters
     ----------
@@ -126,36 +170,46 @@ def compare(
         Bootstrap resamples (at least :data:`MIN_RESAMPLES`).
     seed
         Seed of the resampling (the same seed gives the same intervals).
+    reference
+        Index in ``paths`` of the run every Δ is taken against.
 
     Returns
     -------
     dict
-        ``reference`` (first run's name), ``runs`` (each with ``metrics``, ``size``,
-        ``per_class`` as fractions, ``parameters``, ``latency_ms``, ``source``, ``problems``,
-        ``delta`` in percentage points and ``intervals``: per metric of
-        :data:`~grace.eval.bootstrap.BOOTSTRAP_METRICS` the Δ, its 95 % interval and verdict,
-        None for the reference or a run without predictions.npz), ``aggregates`` (seeds of one
-        variant: mean, sd, n per metric, Δ of the means and its interval), ``bootstrap`` (the
-        settings and rule, None when no interval could be computed), ``markdown``, ``csv``,
-        ``files`` (paths written) and ``problems``.
+        ``reference`` (its name), ``reference_index``, ``runs`` (each with ``metrics``,
+        ``size``, ``per_class`` as fractions, ``parameters``, ``latency_ms``, ``source``,
+        ``protocol``, ``problems``, ``delta`` in percentage points, with
+        ``delta["not_comparable"]`` saying why when the protocols differ, and ``intervals``: per
+        metric of :data:`~grace.eval.bootstrap.BOOTSTRAP_METRICS` the Δ, its 95 % interval and
+        verdict, None for the reference, a run without predictions.npz or of another protocol),
+        ``aggregates`` (seeds of one variant and protocol: mean, sd, n per metric, Δ of the
+        means and its interval, ``not_comparable`` when the reference's protocol differs),
+        ``bootstrap`` (the settings and rule, None when no interval could be computed),
+        ``markdown``, ``csv``, ``files`` (paths written) and ``problems``.
 
     Raises
     ------
     GraceError
-        One line: no run, a missing run, too few resamples, or runs evaluated on different
-        images, classes or protocols.
+        One line: no run, a missing run, a reference that is not one of the runs, too few
+        resamples, or runs evaluated by grace val on different images, classes or protocols
+        (figures from a training log are never refused).
     """
     if not paths:
         raise GraceError("compare: give at least one run directory")
+    if not 0 <= reference < len(paths):
+        raise GraceError(f"compare: reference {reference} is not one of the {len(paths)} runs")
     if resamples < MIN_RESAMPLES:
         raise GraceError(f"--resamples {resamples}: at least {MIN_RESAMPLES} for a 95 % interval")
     runs = load_runs(list(paths))
     problems: list[str] = []
-    info, points, samples = _bootstrap(runs, resamples, seed, problems)
-    intervals = [None] + [_intervals([0], [i], points, samples) for i in range(1, len(runs))]
-    aggregates = _aggregates(runs, points, samples, problems)
-    md = markdown(runs, intervals, aggregates, info)
-    table = csv_text(runs, intervals, aggregates)
+    info, points, samples = _bootstrap(runs, reference, resamples, seed, problems)
+    intervals = [
+        None if i == reference else _intervals([reference], [i], points, samples)
+        for i in range(len(runs))
+    ]
+    aggregates = _aggregates(runs, reference, points, samples, problems)
+    md = markdown(runs, intervals, aggregates, info, reference=reference)
+    table = csv_text(runs, intervals, aggregates, reference=reference)
     files: dict[str, str] = {}
     if out is not None:
         out = Path(out)
@@ -166,10 +220,11 @@ def compare(
         atomic_write_text(out / CSV_FILE, table)
         files = {"markdown": str(out / MARKDOWN_FILE), "csv": str(out / CSV_FILE)}
     return {
-        "reference": runs[0].name,
+        "reference": runs[reference].name,
+        "reference_index": reference,
         "runs": [
             {**{k: v for k, v in asdict(r).items() if k != "args"}, "delta": d, "intervals": iv}
-            for r, d, iv in zip(runs, deltas(runs), intervals, strict=True)
+            for r, d, iv in zip(runs, deltas(runs, reference), intervals, strict=True)
         ],
         "aggregates": aggregates,
         "bootstrap": info,

@@ -3,6 +3,12 @@
 A run's figures come from ``<run>/val/metrics.json`` (written by ``grace val``) when present,
 else from the ``end`` event of ``<run>/events.jsonl`` (Ultralytics' own validation at the end of
 training: no size buckets, no per-class AP, no latency), else from its last ``epoch`` event.
+
+Each row says its **protocol**, and :func:`grace.eval.tables.deltas` compares only rows of one
+protocol: ``metrics.json``'s own ``"protocol"`` (``deployed`` or ``ultralytics``; files written
+before the field existed are ``ultralytics``), and :data:`PROTOCOL_TRAINING` for figures from
+Ultralytics' validation during training (``events.jsonl``). Runs evaluated by ``grace val``
+under different protocols are refused (:func:`load_runs`); training-log rows never are.
 """
 
 from __future__ import annotations
@@ -18,7 +24,10 @@ METRIC_KEYS = ("mAP50-95", "mAP50", "precision", "recall", "f1_dataset", "f1_mea
 SIZE_KEYS = ("AP_small", "AP_medium", "AP_large")
 SOURCE_VAL = "val/metrics.json"
 SOURCE_END = "events.jsonl end (Ultralytics)"
+SOURCE_OWN = "metrics.json"  # a grace val --out folder given itself
 PREDICTIONS_FILE = "predictions.npz"
+PROTOCOL_VAL_DEFAULT = "ultralytics"  # metrics.json without "protocol" (older grace val)
+PROTOCOL_TRAINING = "ultralytics (training)"  # Ultralytics' end-of-training figures
 
 
 @dataclass
@@ -35,7 +44,8 @@ class RunSummary:
     parameters: int | None = None
     latency_ms: float | None = None
     settings: dict[str, Any] = field(default_factory=dict)
-    protocol: str | None = None  # grace val's protocol; None for a training log
+    # how the figures were measured (Δ only within one): grace val's, or PROTOCOL_TRAINING
+    protocol: str = PROTOCOL_TRAINING
     problems: list[str] = field(default_factory=list)  # lines of its files that were skipped
     predictions: str | None = None  # grace val's predictions.npz beside the metrics.json read
     args: dict[str, Any] = field(default_factory=dict)  # the run's args.yaml (training settings)
@@ -100,12 +110,12 @@ def _from_metrics_json(run: RunSummary, metrics_file: Path) -> None:
     m = _read_json(metrics_file)
     if not isinstance(m, dict) or not isinstance(m.get("metrics"), dict):
         raise GraceError(f"{metrics_file}: no 'metrics' object (not written by grace val?)")
-    run.source = SOURCE_VAL if metrics_file.parent.name == "val" else "metrics.json"
+    run.source = SOURCE_VAL if metrics_file.parent.name == "val" else SOURCE_OWN
     run.metrics = {k: _float(m["metrics"].get(k)) for k in METRIC_KEYS}
     if "f1_mean_over_classes" not in m["metrics"]:  # written before both F1s were reported
         run.metrics["f1_mean_over_classes"] = _float(m.get("f1_mean_over_classes"))
     # grace val used Ultralytics' validator before the protocol was recorded
-    run.protocol = str(m.get("protocol") or "ultralytics")
+    run.protocol = str(m.get("protocol") or PROTOCOL_VAL_DEFAULT)
     coco = m.get("coco") or {}
     run.size = {k: _float(coco.get(k)) for k in SIZE_KEYS}
     run.per_class = {
@@ -221,18 +231,26 @@ def load_run(path: str | Path) -> RunSummary:
     return run
 
 
+def val_evaluated(run: RunSummary) -> bool:
+    """Whether ``run``'s figures are ``grace val``'s (a ``metrics.json``), not a training log's."""
+    return run.source in (SOURCE_VAL, SOURCE_OWN)
+
+
 def load_runs(paths: list[str | Path]) -> list[RunSummary]:
     """:func:`load_run` for each path; names made unique with their parent folder.
 
     Raises
     ------
     GraceError
-        When the runs were evaluated under different ``grace val`` protocols.
+        When the runs evaluated by ``grace val`` (:func:`val_evaluated`) were evaluated under
+        different protocols. Rows from a training log are not refused: they keep their protocol
+        (:data:`PROTOCOL_TRAINING`) and get no Δ against a reference of another.
     """
     runs = [load_run(p) for p in paths]
-    protocols = sorted({r.protocol for r in runs if r.protocol})
+    evaluated = [r for r in runs if val_evaluated(r)]
+    protocols = sorted({r.protocol for r in evaluated})
     if len(protocols) > 1:
-        listed = ", ".join(f"{r.name}: {r.protocol}" for r in runs if r.protocol)
+        listed = ", ".join(f"{r.name}: {r.protocol}" for r in evaluated)
         raise GraceError(
             f"runs evaluated under different grace val protocols ({listed}): their figures are "
             "not comparable; re-run grace val with one --protocol"

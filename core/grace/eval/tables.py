@@ -1,10 +1,12 @@
 """Comparison tables in the layout of the paper's Tables 1 and 2 (pure: no I/O).
 
 Figures are shown in percent with two decimals, as the paper; Δ columns are differences
-against the first run in percentage points (computed from the unrounded figures). Where the runs
-have ``predictions.npz``, a further table gives each Δ of mAP@0.5:0.95, mAP@0.5 and F1 dataset
-with its 95 % paired-bootstrap interval and says "not distinguishable" when the interval
-contains 0; seeds of one variant get a table of mean ± sd (n) with the same intervals.
+against a reference run (the first unless chosen) in percentage points (computed from the
+unrounded figures), and only for runs measured with the reference's protocol: a Δ across
+protocols is "—" (see :func:`deltas`). Where the runs have ``predictions.npz``, a further table
+gives each Δ of mAP@0.5:0.95, mAP@0.5 and F1 dataset with its 95 % paired-bootstrap interval and
+says "not distinguishable" when the interval contains 0; seeds of one variant get a table of
+mean ± sd (n) with the same intervals.
 """
 
 from __future__ import annotations
@@ -46,10 +48,6 @@ def _num(x: float | None, fmt: str) -> str:
     return DASH if x is None else format(x, fmt)
 
 
-def _protocol(run: RunSummary) -> str:
-    return f" (protocol {run.protocol})" if run.protocol else ""
-
-
 def model_label(run: RunSummary) -> str:
     return f"{run.name} ({run.variant})" if run.variant else run.name
 
@@ -62,16 +60,29 @@ def class_names(runs: Sequence[RunSummary]) -> list[str]:
     return list(seen)
 
 
-def deltas(runs: Sequence[RunSummary]) -> list[dict[str, Any]]:
-    """Per run: Δ (pp) of each headline metric, size bucket and class AP against ``runs[0]``.
+def not_comparable(run: RunSummary, ref: RunSummary) -> str:
+    """Why ``run`` has no Δ against ``ref`` (another protocol), or ``""``."""
+    if run.protocol == ref.protocol:
+        return ""
+    return (
+        f"no Δ: {run.name} was measured with the {run.protocol} protocol, the reference "
+        f"{ref.name} with {ref.protocol}; figures of different protocols are not comparable"
+    )
 
-    The first run's entries are all None (it is the reference).
+
+def deltas(runs: Sequence[RunSummary], reference: int = 0) -> list[dict[str, Any]]:
+    """Per run: Δ (pp) of each headline metric, size bucket and class AP against
+    ``runs[reference]``, for runs of the reference's protocol.
+
+    The reference's entries are empty (it is the reference); a run of another protocol has
+    empty entries and ``not_comparable``, the reason in one sentence.
     """
-    ref = runs[0]
+    ref = runs[reference]
     out = []
     for i, r in enumerate(runs):
-        if i == 0:
-            out.append({"metrics": {}, "size": {}, "per_class": {}})
+        if i == reference or not_comparable(r, ref):
+            why = {"not_comparable": not_comparable(r, ref)} if i != reference else {}
+            out.append({"metrics": {}, "size": {}, "per_class": {}, **why})
             continue
         out.append(
             {
@@ -105,16 +116,17 @@ def interval_text(iv: dict | None) -> str:
 
 
 def intervals_markdown(
-    runs: Sequence[RunSummary], intervals: Intervals, bootstrap: dict | None
+    runs: Sequence[RunSummary], intervals: Intervals, bootstrap: dict | None, reference: int = 0
 ) -> str:
-    """The Δ of each run against the first with its 95 % interval (markdown)."""
+    """The Δ of each run against ``runs[reference]`` with its 95 % interval (markdown); a run
+    without one (no predictions.npz, or another protocol than the reference's) has "—"."""
     if bootstrap is None:
         return "No confidence intervals: the reference and at least one other run need grace " \
                "val's predictions.npz."  # fmt: skip
     headers = ["Model"] + [f"Δ {n} (pp) [95 % CI]" for n in INTERVAL_NAMES.values()]
     rows = [
         [model_label(r)]
-        + (["ref"] * len(INTERVAL_NAMES) if i == 0 else
+        + (["ref"] * len(INTERVAL_NAMES) if i == reference else
            [interval_text((iv or {}).get(k)) for k in INTERVAL_NAMES])
         for i, (r, iv) in enumerate(zip(runs, intervals, strict=True))
     ]  # fmt: skip
@@ -128,14 +140,17 @@ def _mean_sd(a: dict) -> str:
     return f"{100 * a['mean']:.2f} ± {sd} (n={a['n']})"
 
 
-def aggregates_markdown(aggregates: Sequence[dict]) -> str:
+def aggregates_markdown(aggregates: Sequence[dict], show_protocol: bool = False) -> str:
     """Seeds of one variant: mean ± sd (n) of each headline figure, and the Δ of the means
-    against the reference's seeds with its interval (markdown)."""
+    against the reference's seeds with its interval (markdown); "—" for seeds of another
+    protocol than the reference's. ``show_protocol``: name each group's protocol (when the
+    compared runs are of more than one)."""
     headers = ["Variant (seeds)"] + [f"{n} (%)" for n in METRIC_NAMES.values()]
     headers += [f"Δ {n} (pp) [95 % CI]" for n in INTERVAL_NAMES.values()]
     rows = []
     for a in aggregates:
-        row = [f"{a['label']} (seeds {', '.join(map(str, a['seeds']))})"]
+        protocol = f"; protocol {a['protocol']}" if show_protocol and a.get("protocol") else ""
+        row = [f"{a['label']} (seeds {', '.join(map(str, a['seeds']))}{protocol})"]
         row += [_mean_sd(a["metrics"][k]) for k in METRIC_KEYS]
         if a["reference"]:
             row += ["ref"] * len(INTERVAL_NAMES)
@@ -148,8 +163,9 @@ def aggregates_markdown(aggregates: Sequence[dict]) -> str:
         rows.append(row)
     note = (
         "Mean ± sample standard deviation over seeds (n: runs with that figure); Δ: mean over "
-        "these seeds minus the mean over the reference's seeds (the first run's variant, or the "
-        "first run alone), its interval from the bootstrap of the mean over seeds."
+        "these seeds minus the mean over the reference's seeds (the reference's variant, or the "
+        "reference alone), only for seeds of the reference's protocol; its interval from the "
+        "bootstrap of the mean over seeds."
     )
     return "\n".join([_md_table(headers, rows), "", note])
 
@@ -159,10 +175,12 @@ def markdown(
     intervals: Intervals | None = None,
     aggregates: Sequence[dict] | None = None,
     bootstrap: dict | None = None,
+    reference: int = 0,
 ) -> str:
     """Three markdown tables (headline as Tables 1/2, COCO size buckets, AP per class), the Δs
-    with their intervals, the seeds aggregated, and notes on the sources of the figures."""
-    ds = deltas(runs)
+    with their intervals, the seeds aggregated, and notes on the sources and protocols of the
+    figures; every Δ against ``runs[reference]``."""
+    ds = deltas(runs, reference)
     main_rows, size_rows = [], []
     for i, (r, d) in enumerate(zip(runs, ds, strict=True)):
         main_rows.append(
@@ -170,25 +188,25 @@ def markdown(
             + [pct(r.metrics.get(k)) for k in METRIC_KEYS]
             + [_num(None if r.parameters is None else r.parameters / 1e6, ".2f")]
             + [_num(r.latency_ms, ".2f")]
-            + _delta_cells(d["metrics"], METRIC_KEYS, i == 0)
+            + _delta_cells(d["metrics"], METRIC_KEYS, i == reference)
         )
         size_rows.append(
             [model_label(r)]
             + [pct(r.size.get(k)) for k in SIZE_KEYS]
-            + _delta_cells(d["size"], SIZE_KEYS, i == 0)
+            + _delta_cells(d["size"], SIZE_KEYS, i == reference)
         )
     names = class_names(runs)
     class_headers = ["Class"]
     for i, r in enumerate(runs):
         class_headers.append(f"{r.name} AP@0.5:0.95 (%)")
-        if i > 0:
+        if i != reference:
             class_headers.append(f"Δ {r.name} (pp)")
     class_rows = []
     for c in names:
         row = [c]
         for i, (r, d) in enumerate(zip(runs, ds, strict=True)):
             row.append(pct(r.per_class.get(c)))
-            if i > 0:
+            if i != reference:
                 row.append(signed(d["per_class"].get(c)))
         class_rows.append(row)
 
@@ -196,16 +214,23 @@ def markdown(
         ["Model", *MAIN_HEADERS, "Param (M)", "Latency (ms/img)", *DELTA_HEADERS], main_rows
     )
     size = _md_table(["Model", *SIZE_HEADERS, *SIZE_DELTA_HEADERS], size_rows)
-    parts = [main, "", intervals_markdown(runs, intervals or [None] * len(runs), bootstrap), ""]
+    intervals = intervals or [None] * len(runs)
+    parts = [main, "", intervals_markdown(runs, intervals, bootstrap, reference), ""]
     if aggregates:
-        parts += [aggregates_markdown(aggregates), ""]
+        mixed = len({r.protocol for r in runs}) > 1
+        parts += [aggregates_markdown(aggregates, show_protocol=mixed), ""]
     parts += [size, ""]
     if names:
         parts += [_md_table(class_headers, class_rows), ""]
     else:
         parts += ["No per-class AP (no run has val/metrics.json).", ""]
-    parts += [f"Δ: percentage points against the first run, {model_label(runs[0])}.", ""]
-    parts += ["Sources:", *(f"- {r.name}: {r.source}{_protocol(r)}" for r in runs), ""]
+    ref = runs[reference]
+    parts += [
+        f"Δ: percentage points against {model_label(ref)}, only for runs of its protocol "
+        f"({ref.protocol}); — where the protocols differ.",
+        "",
+    ]
+    parts += ["Sources:", *(f"- {r.name}: {r.source} (protocol {r.protocol})" for r in runs), ""]
     parts.append(
         "metrics.json: `grace val` (COCO 101-point AP; F1 dataset = the paper's equation 5, "
         "2TP/(2TP+FP+FN) on TP, FP, FN pooled over all classes at the confidence maximising it; "
@@ -230,15 +255,16 @@ def csv_text(
     runs: Sequence[RunSummary],
     intervals: Intervals | None = None,
     aggregates: Sequence[dict] | None = None,
+    reference: int = 0,
 ) -> str:
-    """One CSV row per run: headline figures (%), Param (M), latency, size buckets, AP per class,
-    every Δ (pp) and the 95 % interval and verdict of the bootstrapped Δs; then one row per
-    group of seeds (``run`` = its label, ``n seeds``, figures = means, ``sd`` columns); empty
-    cells where unknown."""
-    ds = deltas(runs)
+    """One CSV row per run: protocol, headline figures (%), Param (M), latency, size buckets, AP
+    per class, every Δ (pp, against ``runs[reference]``, empty across protocols) and the 95 %
+    interval and verdict of the bootstrapped Δs; then one row per group of seeds (``run`` = its
+    label, ``n seeds``, figures = means, ``sd`` columns); empty cells where unknown."""
+    ds = deltas(runs, reference)
     names = class_names(runs)
     intervals = intervals or [None] * len(runs)
-    header = ["Model", "run", "path", "variant", "source", *MAIN_HEADERS, "Param (M)"]
+    header = ["Model", "run", "path", "variant", "source", "protocol", *MAIN_HEADERS, "Param (M)"]
     header += ["Latency (ms/img)", *SIZE_HEADERS, *DELTA_HEADERS, *SIZE_DELTA_HEADERS]
     header += [f"AP@0.5:0.95 {c} (%)" for c in names] + [f"Δ AP@0.5:0.95 {c} (pp)" for c in names]
     for n in INTERVAL_NAMES.values():
@@ -253,7 +279,7 @@ def csv_text(
     w.writerow(header)
     for r, d, iv in zip(runs, ds, intervals, strict=True):
         w.writerow(
-            [model_label(r), r.name, r.path, r.variant or "", r.source]
+            [model_label(r), r.name, r.path, r.variant or "", r.source, r.protocol]
             + [cell(r.metrics.get(k), 100) for k in METRIC_KEYS]
             + [cell(None if r.parameters is None else r.parameters / 1e6)]
             + [cell(r.latency_ms)]
@@ -269,6 +295,7 @@ def csv_text(
         m = a["metrics"]
         w.writerow(
             [f"{a['label']} (mean of seeds)", a["label"], "", a["variant"] or "", "seeds"]
+            + [a.get("protocol") or ""]
             + [cell(m[k]["mean"], 100) for k in METRIC_KEYS]
             + ["", ""]
             + [""] * len(SIZE_HEADERS)

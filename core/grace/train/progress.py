@@ -3,7 +3,13 @@
 The GUI, a notebook or a terminal dashboard feed :meth:`RunSeries.add` with the events of a run
 directory's ``events.jsonl`` (all at once, or as they arrive) and read plain lists back:
 
-* losses per ``batch`` event at ``x = epoch + (batch + 1) / batches`` (fractional epochs);
+* losses as Ultralytics prints them: its ``tloss`` is a running mean over the batches of the
+  current epoch, restarted at each epoch (so its first batches are single, noisy values). One
+  point per finished epoch at ``x = epoch + 1``, the epoch's final running mean (the ``epoch``
+  event's ``losses``, else the epoch's last ``batch`` event); the epoch in progress is a
+  separate series of its ``batch`` events at ``x = epoch + (batch + 1) / batches``, dropped when
+  the epoch ends (or is redone after a resume). A curve through all batch events would fall
+  at every epoch start, where the mean restarts;
 * ``mAP50`` and ``mAP50-95`` per ``epoch`` event at ``x = epoch + 1`` (the end of that epoch);
 * the sampler's per-class series (``w_final``, ``w_dyn``, ``w_base``, ``g_ema``, ``c_ema``) per
   ``sampler`` event at ``x = epoch + batch / batches``;
@@ -46,6 +52,39 @@ def format_duration(seconds: float | None) -> str:
     return f"{s}s"
 
 
+def _append_losses(into: dict[str, list[float]], losses: dict | None) -> None:
+    losses = losses or {}
+    for k in LOSS_KEYS:
+        v = losses.get(k)
+        into[k].append(float("nan") if v is None else float(v))
+
+
+#: The settings a run shows when opened: label -> key of the start event's ``config``.
+SETTING_KEYS = {
+    "model": "model", "epochs": "epochs", "image size": "imgsz", "batch": "batch",
+    "device": "device", "optimizer": "optimizer", "lr0": "lr0", "workers": "workers",
+    "pretrained": "pretrained", "seed": "seed",
+}  # fmt: skip
+
+
+def run_settings(start: dict) -> dict[str, object]:
+    """What a run was started with (label -> value), from its ``start`` event: variant, the
+    dataset and its sizes, the Ultralytics settings of :data:`SETTING_KEYS`, weights."""
+    config = start.get("config") or {}
+    out: dict[str, object] = {"variant": start.get("variant")}
+    out["dataset"] = start.get("data") or config.get("data")
+    sizes = start.get("dataset") or {}
+    if sizes:
+        out["images"] = ", ".join(f"{n} {split}" for split, n in sizes.items())
+    for label, key in SETTING_KEYS.items():
+        if key in config:
+            out[label] = config[key]
+    if start.get("weights"):
+        out["weights"] = start["weights"]
+    out["classes"] = ", ".join(str(c) for c in start.get("classes") or [])
+    return {k: v for k, v in out.items() if v not in (None, "")}
+
+
 @dataclass
 class RunSeries:
     """Everything the Train tab plots, accumulated from a run's events."""
@@ -57,8 +96,12 @@ class RunSeries:
     batches_per_epoch: int = 0
     start_time: float | None = None  # of the last start event
     last_time: float | None = None
-    loss_x: list[float] = field(default_factory=list)
+    loss_x: list[float] = field(default_factory=list)  # finished epochs: x = epoch + 1
     losses: dict[str, list[float]] = field(default_factory=lambda: {k: [] for k in LOSS_KEYS})
+    live_loss_x: list[float] = field(default_factory=list)  # the epoch in progress, per batch
+    live_losses: dict[str, list[float]] = field(
+        default_factory=lambda: {k: [] for k in LOSS_KEYS}
+    )
     epoch_x: list[float] = field(default_factory=list)
     maps: dict[str, list[float]] = field(default_factory=lambda: {k: [] for k in MAP_KEYS})
     sampler_x: list[float] = field(default_factory=list)
@@ -75,6 +118,8 @@ class RunSeries:
     best: str | None = None
     last: str | None = None
     error: dict | None = None
+    end: dict | None = None  # the end event (epochs_completed, epoch_batches_done, batches)
+    config: dict = field(default_factory=dict)  # the first start event's settings
     n_events: int = 0
 
     def add(self, events: list[dict]) -> None:
@@ -98,17 +143,20 @@ class RunSeries:
         self.start_time = e.get("time")
         self.epoch, self.batch = self.start_epoch, -1
         self.finished = self.stopped = False
-        self.error = None
+        self.error = self.end = None
+        self._clear_live()  # an interrupted epoch runs again from its first batch
+        if not self.config:
+            self.config = run_settings(e)
 
     def _on_batch(self, e: dict) -> None:
         batches = int(e.get("batches") or self.batches_per_epoch or 1)
         self.batches_per_epoch = batches
-        self.epoch, self.batch = int(e["epoch"]), int(e["batch"])
-        self.loss_x.append(batch_x(self.epoch, self.batch + 1, batches))
-        losses = e.get("losses") or {}
-        for k in LOSS_KEYS:
-            v = losses.get(k)
-            self.losses[k].append(float("nan") if v is None else float(v))
+        epoch = int(e["epoch"])
+        if self.live_loss_x and epoch != self.epoch:
+            self._clear_live()  # a new epoch without an epoch event for the last one
+        self.epoch, self.batch = epoch, int(e["batch"])
+        self.live_loss_x.append(batch_x(self.epoch, self.batch + 1, batches))
+        _append_losses(self.live_losses, e.get("losses"))
 
     def _on_sampler(self, e: dict) -> None:
         batches = self.batches_per_epoch or 1
@@ -122,6 +170,10 @@ class RunSeries:
         self.epochs_done += 1
         self.epochs = int(e.get("epochs") or self.epochs)
         self.epoch_x.append(self.epoch + 1.0)
+        losses = e.get("losses") or {k: v[-1] for k, v in self.live_losses.items() if v}
+        self.loss_x.append(self.epoch + 1.0)
+        _append_losses(self.losses, losses)
+        self._clear_live()
         metrics = e.get("metrics") or {}
         for k in MAP_KEYS:
             v = metrics.get(k)
@@ -132,11 +184,17 @@ class RunSeries:
     def _on_end(self, e: dict) -> None:
         self.finished, self.stopped = True, bool(e.get("stopped"))
         self.best, self.last = e.get("best"), e.get("last")
+        self.end = e
 
     def _on_error(self, e: dict) -> None:
         self.finished = True
         self.error = e
         self.last = e.get("last") or self.last
+
+    def _clear_live(self) -> None:
+        self.live_loss_x.clear()
+        for v in self.live_losses.values():
+            v.clear()
 
     # ---- derived ----------------------------------------------------------------------------
     @property
@@ -165,13 +223,30 @@ class RunSeries:
         done, total = self.progress()
         return eta_seconds(done, total, self.last_time - self.start_time)
 
+    def stop_text(self) -> str:
+        """Where a stopped run stopped: ``stopped in epoch 2 after 1 of 24 batches`` when an epoch
+        was interrupted (it is not counted, and a resume runs it again), else ``stopped after
+        epoch 1/2``; from the end event's ``epochs_completed`` and ``epoch_batches_done``."""
+        end = self.end or {}
+        done = end.get("epochs_completed")
+        if not isinstance(done, int):  # an end event written before these fields existed
+            return f"stopped after epoch {self.epoch + 1}/{self.epochs}"
+        in_epoch, batches = end.get("epoch_batches_done"), end.get("batches")
+        if isinstance(in_epoch, int) and isinstance(batches, int) and 0 < in_epoch < batches:
+            return (
+                f"stopped in epoch {done + 1} after {in_epoch} of {batches} batches "
+                f"({done}/{self.epochs} epochs complete; Resume runs epoch {done + 1} again)"
+            )
+        return f"stopped after epoch {done}/{self.epochs}"
+
     def status(self) -> str:
         """One line: where the run is and what is left."""
         if self.error is not None:
             return f"failed: {self.error.get('message', 'error')}"
+        if self.finished and self.stopped:
+            return self.stop_text()
         if self.finished:
-            what = "stopped" if self.stopped else "finished"
-            return f"{what} after epoch {self.epoch + 1}/{self.epochs}"
+            return f"finished after epoch {self.epoch + 1}/{self.epochs}"
         if self.start_time is None:
             return "waiting for the run to start"
         shown = max(self.batch + 1, 0)

@@ -387,6 +387,8 @@ class GraceTrainer(DetectionTrainer):
             "end",
             stopped=self.stopped_by_user,
             epochs_completed=self.epoch + (0 if self._epoch_interrupted() else 1),
+            epoch_batches_done=self._batch_in_epoch,  # of the last epoch: "stopped after 1 of 24"
+            batches=len(self.train_loader) if getattr(self, "train_loader", None) else None,
             best=str(self.best) if self.best.exists() else None,
             last=str(self.last) if self.last.exists() else None,
             metrics=clean_metrics(self.metrics),

@@ -410,3 +410,64 @@ def test_repeated_seed_is_reported_not_aggregated(tmp_path):
     result = compare(runs)
     assert result["aggregates"] == []
     assert any("same seed" in p for p in result["problems"])
+
+
+def _training_log(path: Path, map50_95: float) -> Path:
+    """A run with only Ultralytics' end-of-training figures (events.jsonl, no grace val)."""
+    path.mkdir(parents=True)
+    end = {"type": "end", "time": 1, "metrics": {"mAP50-95": map50_95, "mAP50": 0.7}}
+    (path / "events.jsonl").write_text(json.dumps(end) + "\n")
+    return path
+
+
+def test_a_training_log_row_is_shown_without_interval_or_delta_and_never_refused(tmp_path):
+    recs = _records(80)
+    a, b = _val_dir(tmp_path / "a", recs), _val_dir(tmp_path / "b", _without_high_fps(recs))
+    t = _training_log(tmp_path / "t", 0.5)
+    other = _val_dir(tmp_path / "other", _records(81))  # one image more than a and b
+    result = compare([a, t, b])
+    _, trained, second = result["runs"]
+    assert second["intervals"]["mAP50-95"]["verdict"] == "distinguishable"
+    assert trained["protocol"] == "ultralytics (training)" and trained["intervals"] is None
+    assert trained["delta"]["metrics"] == {}
+    assert "not comparable" in trained["delta"]["not_comparable"]
+    assert "| t | — | — | — |" in result["markdown"]
+    assert not any(p.startswith("t:") for p in result["problems"])  # nothing to re-run
+
+    # the second validated run as reference: the intervals are taken against it
+    against_b = compare([a, t, b], reference=2)
+    iv, back = second["intervals"]["mAP50-95"], against_b["runs"][0]["intervals"]["mAP50-95"]
+    assert back["delta"] == pytest.approx(-iv["delta"], abs=1e-9)
+    assert (back["low"], back["high"]) == pytest.approx((-iv["high"], -iv["low"]), abs=1e-9)
+    assert against_b["runs"][2]["intervals"] is None and against_b["bootstrap"]["images"] == 80
+
+    # the training row as reference: no Δ for the validated runs, so no interval at all
+    against_t = compare([a, t, b], reference=1)
+    assert against_t["bootstrap"] is None
+    assert all(r["intervals"] is None for r in against_t["runs"])
+    assert "not comparable" in against_t["runs"][0]["delta"]["not_comparable"]
+    # ...but validated runs on other images are refused whichever run is the reference
+    for ref in (0, 1):
+        with pytest.raises(GraceError, match="other images"):
+            compare([a, t, other], reference=ref)
+
+
+def test_seeds_are_aggregated_within_one_protocol(tmp_path):
+    runs = [_training_log(tmp_path / f"baseline-seed{s}", v) for s, v in ((0, 0.40), (1, 0.42))]
+    runs += [_fake_metrics(tmp_path / f"grace-seed{s}", v) for s, v in ((0, 0.40), (1, 0.44))]
+    runs.append(_training_log(tmp_path / "grace-seed2", 0.47))  # not averaged with grace val's
+    result = compare(runs)
+    base, grace = result["aggregates"]
+    assert (base["protocol"], base["runs"], base["reference"]) == (
+        "ultralytics (training)", ["baseline-seed0", "baseline-seed1"], True
+    )  # fmt: skip
+    assert (grace["protocol"], grace["seeds"]) == ("deployed", [0, 1])
+    assert grace["metrics"]["mAP50-95"]["mean"] == pytest.approx(0.42)
+    assert grace["delta"] == {} and grace["intervals"] is None
+    assert "deployed" in grace["not_comparable"]
+    row = next(r for r in result["markdown"].splitlines() if r.startswith("| grace (seeds"))
+    assert row.startswith("| grace (seeds 0, 1; protocol deployed) | 42.00 ± 2.83 (n=2) |")
+    assert row.rstrip(" |").endswith("— | — | —")
+    # the grace seeds as reference: the Δ is within deployed, the baseline seeds get none
+    base, grace = compare(runs, reference=2)["aggregates"]
+    assert grace["reference"] and base["delta"] == {} and base["not_comparable"]

@@ -108,12 +108,12 @@ def test_headline_table_with_deltas_by_hand(runs):
         *"+1.00 +1.19 +2.90 -1.33 +0.81 +1.50".split(),
     ]
     # training log only: Ultralytics' P and R but no F1 of either reading (2PR/(P+R) of its
-    # mean P and R is neither); no parameters (no weights), no latency; deltas 40-42.66,
-    # 70-74.69, 70-70.72, 60-73.66
+    # mean P and R is neither); no parameters (no weights), no latency; Ultralytics' figures
+    # during training are another protocol than grace val's: no Δ
     assert _row(md, "ds_only (ds)") == [
         "ds_only (ds)",
         *"40.00 70.00 70.00 60.00 — — — —".split(),
-        *"-2.66 -4.69 -0.72 -13.66 — —".split(),
+        *["—"] * 6,
     ]
 
 
@@ -216,6 +216,78 @@ def test_corrupt_metrics_json_is_one_line(runs):
     (runs[1] / "val" / "metrics.json").write_text("{not json")
     with pytest.raises(GraceError, match="metrics.json: not readable JSON"):
         compare([str(p) for p in runs])
+
+
+def _validated(run: Path, map5095: float, protocol: str | None) -> Path:
+    _events(run, [{"type": "start", "time": 0}])
+    _metrics_json(run, (map5095,) + (0.5,) * 5, (None,) * 3, {"a": map5095}, None, None)
+    if protocol is not None:
+        doc = json.loads((run / "val" / "metrics.json").read_text())
+        (run / "val" / "metrics.json").write_text(json.dumps({**doc, "protocol": protocol}))
+    return run
+
+
+def _trained(run: Path, map5095: float) -> Path:
+    _events(run, [{"type": "end", "time": 2, "metrics": {"mAP50-95": map5095}}])
+    return run
+
+
+def test_deltas_only_within_the_reference_protocol(tmp_path):
+    old = _validated(tmp_path / "old", 0.40, None)  # grace val before "protocol": ultralytics
+    ultra = _validated(tmp_path / "ultra", 0.43, "ultralytics")
+    trained_a = _trained(tmp_path / "trained_a", 0.50)
+    trained_b = _trained(tmp_path / "trained_b", 0.465)
+    paths = [old, ultra, trained_a, trained_b]
+
+    result = compare(paths, reference=2)  # trained_a: Ultralytics' end-of-training figures
+    assert result["reference"] == "trained_a" and result["reference_index"] == 2
+    protocols = [r["protocol"] for r in result["runs"]]
+    assert protocols == [
+        "ultralytics", "ultralytics", "ultralytics (training)", "ultralytics (training)"
+    ]  # fmt: skip
+    d = [r["delta"] for r in result["runs"]]
+    assert d[3]["metrics"]["mAP50-95"] == pytest.approx(-3.5)  # 46.5 - 50.0
+    assert d[2] == {"metrics": {}, "size": {}, "per_class": {}}
+    for i in (0, 1):
+        assert d[i]["metrics"] == {} and "not comparable" in d[i]["not_comparable"]
+    assert "ultralytics (training)" in d[0]["not_comparable"]
+    assert all(r["intervals"] is None for r in result["runs"]) and result["bootstrap"] is None
+    md = result["markdown"]
+    assert _row(md, "old")[-6:] == ["—"] * 6 and _row(md, "trained_a")[-6:] == ["ref"] * 6
+    assert _row(md, "trained_b")[-6] == "-3.50"
+    assert "- trained_a: events.jsonl end (Ultralytics) (protocol ultralytics (training))" in md
+    rows = list(csv.DictReader(io.StringIO(result["csv"])))
+    assert [r["protocol"] for r in rows] == protocols
+    assert rows[1]["Δ mAP@0.5:0.95 (pp)"] == "" and float(rows[3]["Δ mAP@0.5:0.95 (pp)"]) == -3.5
+
+    # against the old ultralytics row: the explicit "ultralytics" row is of the same protocol
+    again = compare(paths)
+    assert again["runs"][1]["delta"]["metrics"]["mAP50-95"] == pytest.approx(3.0)  # 43 - 40
+    assert again["runs"][1]["delta"]["per_class"]["a"] == pytest.approx(3.0)
+    assert again["runs"][3]["delta"]["metrics"] == {}
+    with pytest.raises(GraceError, match="reference 4 is not one of the 4 runs"):
+        compare(paths, reference=4)
+
+
+def test_training_log_rows_never_make_compare_refuse(tmp_path):
+    """grace val runs under different protocols are refused; rows from a training log, of
+    another protocol than any grace val run, are not."""
+    dep = _validated(tmp_path / "dep", 0.31, "deployed")
+    ultra = _validated(tmp_path / "ultra", 0.43, "ultralytics")
+    trained = _trained(tmp_path / "trained", 0.5)
+    with pytest.raises(GraceError) as e:
+        compare([dep, trained, ultra], reference=1)
+    assert str(e.value) == (
+        "runs evaluated under different grace val protocols (dep: deployed, ultra: ultralytics): "
+        "their figures are not comparable; re-run grace val with one --protocol"
+    )
+    for ref in (0, 1):
+        result = compare([dep, trained], reference=ref)
+        assert [r["protocol"] for r in result["runs"]] == ["deployed", "ultralytics (training)"]
+        assert "not comparable" in result["runs"][1 - ref]["delta"]["not_comparable"]
+        assert result["problems"] == [
+            "dep: no predictions.npz beside its metrics (re-run grace val): its Δ has no interval"
+        ]
 
 
 def test_runs_validated_under_different_protocols_are_refused(runs):

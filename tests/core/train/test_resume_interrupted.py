@@ -38,6 +38,7 @@ def test_stop_mid_epoch_then_resume_redoes_that_epoch(stopped_run, tmp_path):
     assert end["type"] == "end" and end["stopped"] is True
     # epoch 0 ran in full, epoch 1 only its batches 0..STOP_BATCH: one epoch is done
     assert end["epochs_completed"] == STOP_EPOCH == 1
+    assert (end["epoch_batches_done"], end["batches"]) == (STOP_BATCH + 1, BATCHES)  # 2 of 4
     assert _of(events, "epoch") == [0]
     assert _results_epochs(run) == [1]  # Ultralytics numbers results.csv rows from 1
 

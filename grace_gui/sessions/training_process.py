@@ -1,11 +1,11 @@
-"""Training in its own process and a watcher that follows its run directory.
+"""A training in its own process: its command line, its start, its log (no Qt).
 
 The GUI never trains in its own process (Ultralytics issue 11679): :func:`spawn_training` starts
 ``python -m grace train ... --project P --name N --exist-ok`` in a new session (a crash of either
-side does not take the other down) with stdout and stderr in ``<run>/train.log``.
-:func:`watch_run` is a :class:`~grace_gui.workers.qthreading.Worker` job that polls the run
-directory: new events (``EventTail``), new log text and the process' exit; it emits
-:class:`RunUpdate` batches through ``worker.progress`` and returns a :class:`RunExit`.
+side does not take the other down) with stdout and stderr in a log file. A new run logs to
+:func:`pending_log` beside its future folder, because the engine creates the run folder only
+once its checks passed (a failed start leaves no folder); the session moves the log into
+``<run>/train.log`` when the folder appears. A resumed run appends to its ``train.log``.
 """
 
 from __future__ import annotations
@@ -17,10 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from grace.config import TrainDefaults
-from grace.train.events import EVENTS_FILE, EventTail
 
 LOG_FILE = "train.log"
-POLL_S = 0.25
 FIRST_LOG_BYTES = 256_000  # an opened run shows the end of a long log, not all of it
 CHUNK_BYTES = 256_000  # at most this much new log text per update
 _PAPER = TrainDefaults()  # the form starts from the paper's protocol
@@ -77,21 +75,30 @@ def resume_args(run_dir: Path, device: str = "") -> list[str]:
 
 def free_run_name(project: Path, base: str) -> str:
     """``base``, else ``base-2``, ``base-3`` ...: the first name not present in ``project``."""
-    if not (project / base).exists():
+
+    def taken(name: str) -> bool:  # a folder, or a run starting (its log waits beside it)
+        return (project / name).exists() or pending_log(project / name).exists()
+
+    if not taken(base):
         return base
     i = 2
-    while (project / f"{base}-{i}").exists():
+    while taken(f"{base}-{i}"):
         i += 1
     return f"{base}-{i}"
 
 
-def spawn_training(args: list[str], run_dir: Path, nice: int = TRAIN_NICE) -> subprocess.Popen:
-    """Start ``python -m grace <args>`` detached from the GUI's session, logging to
-    ``run_dir/train.log`` (appended: a resumed run keeps the earlier log), at a lower CPU
+def pending_log(run_dir: Path) -> Path:
+    """Where a new run logs until the engine has created ``run_dir``: a hidden file beside it."""
+    return run_dir.parent / f".{run_dir.name}.{LOG_FILE}"
+
+
+def spawn_training(args: list[str], log_path: Path, nice: int = TRAIN_NICE) -> subprocess.Popen:
+    """Start ``python -m grace <args>`` detached from the GUI's session, logging to ``log_path``
+    (appended: a resumed run keeps the earlier log; its folder is created), at a lower CPU
     priority (``nice``) than the GUI."""
-    run_dir.mkdir(parents=True, exist_ok=True)
+    log_path.parent.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, YOLO_OFFLINE="1", YOLO_AUTOINSTALL="false", PYTHONUNBUFFERED="1")
-    with open(run_dir / LOG_FILE, "ab") as log:
+    with open(log_path, "ab") as log:
         log.write(f"$ grace {' '.join(args)}\n".encode())
         log.flush()
         proc = subprocess.Popen(
@@ -117,25 +124,6 @@ def lower_priority(pid: int, nice: int) -> None:
         os.setpriority(os.PRIO_PROCESS, pid, nice)
     except OSError:
         pass
-
-
-@dataclass
-class RunUpdate:
-    """What the watcher found since its last update."""
-
-    events: list[dict] = field(default_factory=list)
-    log: str = ""
-
-
-@dataclass
-class RunExit:
-    """How the watch ended: the process' exit code (None when no process was watched, or the
-    watch was stopped), its last error line and the end of the log."""
-
-    returncode: int | None
-    error_line: str = ""
-    log_tail: str = ""
-    finished: bool = False  # an end or error event was read
 
 
 class LogTail:
@@ -191,43 +179,6 @@ def log_tail(path: Path, n_bytes: int = 6000) -> str:
             return clean_log(f.read().decode("utf-8", errors="replace"))
     except OSError:
         return ""
-
-
-def watch_run(
-    run_dir: Path, proc: subprocess.Popen | None = None, poll_s: float = POLL_S, follow: bool = True
-):
-    """A job for :class:`Worker`: follow ``run_dir`` until the process has exited and all of it
-    was read; without a process, until an ``end``/``error`` event (or ``follow`` is False:
-    read once). ``worker.stop_event`` ends it at any time."""
-
-    def job(worker) -> RunExit:
-        events = EventTail(run_dir / EVENTS_FILE)
-        log = LogTail(run_dir / LOG_FILE)
-        finished = False
-        while True:
-            rc = proc.poll() if proc is not None else None  # before reading: nothing is missed
-            new = events.read()
-            text = log.read()
-            while len(text) and not worker.stop_event.is_set():  # drain a large backlog
-                more = log.read()
-                if not more:
-                    break
-                worker.progress.emit(RunUpdate([], text))
-                text = more
-            if any(e.get("type") in ("end", "error") for e in new):
-                finished = True
-            if new or text:
-                worker.progress.emit(RunUpdate(new, text))
-            if worker.stop_event.is_set():
-                return RunExit(None, finished=finished)
-            if proc is not None and rc is not None:
-                tail = log_tail(run_dir / LOG_FILE)
-                return RunExit(rc, last_error_line(tail), tail, finished)
-            if proc is None and (finished or not follow):
-                return RunExit(None, finished=finished)
-            worker.stop_event.wait(poll_s)
-
-    return job
 
 
 def process_alive(proc: subprocess.Popen | None) -> bool:
