@@ -162,7 +162,8 @@ def _class_points(val_dir: str, c: int, threshold: float):
 
 
 def test_calibration_follows_the_recall_rule_and_writes_the_file(evaluated, tmp_path):
-    from grace.infer.threshold_file import read_document, sha256_of
+    from grace.data.images import sha256_file
+    from grace.infer.threshold_file import read_document
 
     s, rec = evaluated
     s.calibrate(1, "f1", {"patches": "recall=0.8"})
@@ -189,7 +190,7 @@ def test_calibration_follows_the_recall_rule_and_writes_the_file(evaluated, tmp_
     assert rec.of("thresholds_written")[-1] == (str(out),)
     written = read_document(out)
     assert written["per_class"] == doc["per_class"] and written["conf"] == doc["conf"]
-    assert written["model_sha256"] == sha256_of(s.results[1].model.weights)
+    assert written["model_sha256"] == sha256_file(s.results[1].model.weights)  # its bytes
     weights, conf, by_name = s.calibrated_thresholds()
     assert weights == s.results[1].model.weights
     assert (conf, by_name) == (doc["conf"], doc["per_class"])
