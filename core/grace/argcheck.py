@@ -62,6 +62,7 @@ LIMITS: dict[str, Limit] = {
     "opacity": Limit(0, 1),
     "cls_pw": Limit(0, 1, why="the power of Ultralytics' inverse-frequency class weights"),
     "val_fraction": Limit(0, 1, low_open=True, high_open=True),
+    "fraction": Limit(0, 1, low_open=True),
     "imgsz": Limit(MIN_IMGSZ, why="the model's largest stride"),
     "batch": Limit(1),
     "epochs": Limit(1),
@@ -154,15 +155,24 @@ def check_device(device: str | int | None) -> str:
     return text
 
 
-def check_weights(weights: str | os.PathLike | Iterable | None) -> None:
-    """Each ``--weights`` value names a checkpoint file (not a folder, not a missing file)."""
+#: Commands whose ``--weights`` must be a PyTorch checkpoint (they train or look inside it).
+PYTORCH_ONLY = ("train", "cam", "export", "package")
+
+
+def check_weights(weights: str | os.PathLike | Iterable | None, pytorch: bool = False) -> None:
+    """Each ``--weights`` value names a model (a checkpoint, an exported model or a package;
+    only a checkpoint when ``pytorch``), not a folder of something else or a missing file."""
     if weights is None:
         return
+    from grace.deploy.runtime import resolve_model
     from grace.nn.checkpoint import check_checkpoint_path
 
     items = [weights] if isinstance(weights, (str, os.PathLike)) else list(weights)
     for w in items:
-        check_checkpoint_path(w)
+        if pytorch:
+            check_checkpoint_path(w)
+        else:
+            resolve_model(w)
 
 
 def check_args(args: argparse.Namespace) -> None:
@@ -174,4 +184,4 @@ def check_args(args: argparse.Namespace) -> None:
     if "device" in values:
         check_device(values["device"])
     if "weights" in values:
-        check_weights(values["weights"])
+        check_weights(values["weights"], pytorch=values.get("command") in PYTORCH_ONLY)

@@ -166,6 +166,13 @@ def predict_ratio(
     return predict_throughput_ratio(scale, nc, imgsz, dev, batch, images, rounds)
 
 
+def _openvino(scale: str, nc: int, imgsz: int, repeats: int, int8: bool) -> dict:
+    """OpenVINO FP32 (and INT8) over PyTorch on the CPU (:mod:`grace.deploy.bench`)."""
+    from grace.deploy.bench import openvino_figures
+
+    return openvino_figures(scale, imgsz, nc, repeats, int8=int8)
+
+
 def parameters(scale: str, nc: int) -> dict:
     from grace.nn import build_model, count_parameters
 
@@ -188,6 +195,8 @@ def run_bench(
     train_imgsz: int | None = None,
     predict_batch: int = 8,
     predict_images: int = 32,
+    openvino: bool = True,
+    int8: bool = False,
 ) -> dict:
     """All figures from one run. ``train_imgsz`` defaults to ``imgsz`` on GPU and 320 on CPU.
 
@@ -222,6 +231,7 @@ def run_bench(
         lambda: fen_latency_ratio(scale, nc, imgsz, repeats, dev),
         lambda: ds_train_step_ratio(scale, nc, train_imgsz, repeats, dev),
         lambda: predict_ratio(scale, nc, imgsz, repeats, dev, predict_batch, predict_images),
+        *([lambda: _openvino(scale, nc, imgsz, repeats, int8)] if openvino else []),
     ):
         torch.set_num_threads(threads)  # every part runs with the same thread count
         result.update(part())

@@ -13,6 +13,7 @@ from typing import Any
 from grace.argcheck import check_args
 from grace.config import VARIANTS, TrainDefaults
 from grace.data.commands import add_data_commands
+from grace.deploy.commands import add_deploy_commands
 from grace.errors import GraceError, Interrupted
 from grace.eval.commands import add_eval_commands
 from grace.explain.commands import add_explain_commands
@@ -80,7 +81,8 @@ def _cmd_train(a: argparse.Namespace) -> dict:
 def _cmd_bench(a: argparse.Namespace) -> dict:
     from grace.bench import run_bench
 
-    return run_bench(scale=a.scale, imgsz=a.imgsz, nc=a.nc, repeats=a.repeats, device=a.device)
+    return run_bench(scale=a.scale, imgsz=a.imgsz, nc=a.nc, repeats=a.repeats, device=a.device,
+                     openvino=not a.no_openvino, int8=a.int8)  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -136,6 +138,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--nc", type=int, default=6, help="number of classes (NEU-DET: 6)")
     b.add_argument("--repeats", type=int, default=20)
     b.add_argument("--device", default="cpu")
+    b.add_argument("--int8", action="store_true", help="also OpenVINO INT8: speed and mAP change")
+    b.add_argument("--no-openvino", action="store_true", help="skip the OpenVINO figures")
     b.add_argument("--json", action="store_true")
     b.set_defaults(func=_cmd_bench)
 
@@ -143,6 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_infer_commands(sub)
     add_explain_commands(sub)
     add_review_commands(sub)
+    add_deploy_commands(sub)
     return p
 
 

@@ -18,7 +18,8 @@ from grace.train.loss import StatsDetectionLoss
 
 pytestmark = pytest.mark.slow
 
-RATIOS = ("fen_latency_ratio", "ds_train_step_ratio", "predict_throughput_ratio")
+RATIOS = ("fen_latency_ratio", "ds_train_step_ratio", "predict_throughput_ratio",
+          "openvino_throughput_ratio")  # fmt: skip
 
 
 def lite_fen_params(c: int, r: int = 4) -> int:
@@ -50,6 +51,9 @@ def test_bench_json_reports_parameters_and_ratios():
     assert result["fen_latency_ratio_n"] == result["ds_train_step_ratio_n"] == 3  # --repeats
     assert result["predict_throughput_ratio_n"] == 3  # rounds: repeats // 3, at least 3
     assert result["baseline_latency_ms"] > 0 and result["train_step_ms"] > 0
+    # OpenVINO FP32 against PyTorch: the same random yolo11n exported at --imgsz, --repeats pairs
+    assert result["openvino_throughput_ratio_n"] == 3 and result["openvino_imgsz"] == 64
+    assert result["openvino_precision"] == "f32" and "openvino_int8_throughput_ratio" not in result
 
 
 class Recorder:

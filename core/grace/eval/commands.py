@@ -18,7 +18,8 @@ def val_summary(r: dict) -> str:
     )
     d = r["f1_dataset"]
     lines = [
-        f"{r['weights']} on {r['images']} images, {r['instances']} instances",
+        f"{r['weights']} ({r.get('format', 'pt')}) on {r['images']} images, "
+        f"{r['instances']} instances",
         f"protocol {r['protocol']}; network input {shapes or 'not known'}",
         f"mAP@0.5:0.95 {_pct(m['mAP50-95'])}%  mAP@0.5 {_pct(m['mAP50'])}%",
         f"F1 mean over classes {_pct(m['f1_mean_over_classes'])}% (P {_pct(m['precision'])}%  "
@@ -140,9 +141,13 @@ def _cmd_calibrate(a: argparse.Namespace) -> dict:
 
 def add_eval_commands(sub: argparse._SubParsersAction, defaults) -> None:
     v = sub.add_parser("val", help="validate a checkpoint: COCO metrics, F1, per class, per size")
-    v.add_argument("--weights", required=True)
+    v.add_argument("--weights", required=True, help=".pt, OpenVINO folder, .onnx or package")
     v.add_argument("--data", required=True)
-    v.add_argument("--imgsz", type=int, default=defaults.imgsz)
+    v.add_argument(
+        "--imgsz",
+        type=int,
+        help=f"default: an exported model's or package's input size, else {defaults.imgsz}",
+    )
     v.add_argument("--batch", type=int, default=defaults.batch)
     v.add_argument("--device", default="")
     v.add_argument("--conf", type=float, default=0.001, help="NMS confidence (default %(default)s)")

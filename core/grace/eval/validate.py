@@ -207,7 +207,7 @@ def check_same_classes(
 def validate(
     weights: str,
     data: str,
-    imgsz: int = 640,
+    imgsz: int | None = None,
     batch: int = 16,
     device: str = "",
     conf: float = 0.001,
@@ -222,11 +222,13 @@ def validate(
     Parameters
     ----------
     weights
-        Checkpoint (ours or plain Ultralytics).
+        Checkpoint (ours or plain Ultralytics), exported model (OpenVINO folder, ``.onnx``) or
+        model package (:mod:`grace.deploy.runtime`).
     data
         YOLO ``data.yaml``.
     imgsz, batch, device
-        Validation settings ("" = automatic device).
+        Validation settings ("" = automatic device); ``imgsz=None``: an exported model's or a
+        package's own input size, else 640.
     conf, iou, max_det
         NMS settings; keep ``conf`` low (0.001) for AP.
     out
@@ -249,19 +251,19 @@ def validate(
     from dataclasses import asdict
 
     from grace.data.yolo_layout import read_yolo_dataset
+    from grace.deploy.runtime import load_model, resolve_model
     from grace.eval.coco import coco_evaluate
     from grace.eval.cost import model_cost
     from grace.eval.errors import errors_report
     from grace.eval.metrics import evaluate
     from grace.eval.records import save_records
-    from grace.nn.checkpoint import load_yolo
 
     if protocol not in PROTOCOLS:
         raise GraceError(f"--protocol: {protocol!r} is not one of {', '.join(PROTOCOLS)}")
-    if not Path(weights).is_file():
-        raise GraceError(f"{weights}: weights file not found")
+    ref = resolve_model(weights)  # a missing or foreign file: one line, before the data
+    imgsz = int(imgsz or ref.imgsz or 640)
     ds = read_yolo_dataset(data)
-    model = load_yolo(weights)
+    model, ref = load_model(ref)
     check_same_classes(weights, model.names, ds.yaml_path, ds.names)
     th_warnings: list[str] = []
     if thresholds is not None:  # read before the model runs: a bad file fails at once
@@ -269,14 +271,15 @@ def validate(
 
         th_path = resolve_path(thresholds, weights)
         th = read_thresholds(th_path, list(ds.names), weights, th_warnings.append)
-    out_dir = Path(out) if out else default_out_dir(weights)
+    out_dir = Path(out) if out else default_out_dir(ref.path)
     if out_dir.exists() and not out_dir.is_dir():
         raise GraceError(f"{out_dir}: output path exists and is not a directory")
-    cost = model_cost(model.model, imgsz)  # before validation, which may fuse the model
+    # before validation, which may fuse the model; an exported model has no torch graph to count
+    cost = None if ref.exported else model_cost(model.model, imgsz)
     if protocol == "deployed":
         from grace.eval.deployed import collect_deployed
 
-        col = collect_deployed(model, weights, ds, imgsz, batch, device, conf, iou, max_det)
+        col = collect_deployed(model, ref, ds, imgsz, batch, device, conf, iou, max_det)
     else:
         from grace.eval.collect import collect_predictions
 
@@ -311,6 +314,8 @@ def validate(
     result = {
         "weights": str(weights),
         "data": str(data),
+        "format": ref.kind,
+        "package": str(ref.package) if ref.package else None,
         "protocol": protocol,
         "protocol_rule": PROTOCOL_RULES[protocol],
         "input_shapes": col.input_shapes,

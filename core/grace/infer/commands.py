@@ -81,11 +81,14 @@ def add_infer_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "source", metavar="SOURCE", nargs="?", help="image, folder, glob, video, camera, URL"
     )
-    p.add_argument("--weights", required=True, help="checkpoint (.pt)")
+    p.add_argument(
+        "--weights", required=True, help="checkpoint (.pt), OpenVINO folder, .onnx or package"
+    )
     p.add_argument(
         "--conf",
         type=float,
-        help="global confidence threshold (default 0.25, or the --thresholds file's)",
+        help="global confidence threshold (default: the --thresholds file's, else a package's "
+        "thresholds, else 0.25)",
     )
     p.add_argument(
         "--thresholds",

@@ -107,7 +107,8 @@ class Predictor:
     Parameters
     ----------
     weights
-        Checkpoint path; a file that is not one is a :class:`GraceError`.
+        A checkpoint, an exported model (OpenVINO folder, ``.onnx``), a model package, or a
+        :class:`grace.deploy.runtime.ModelRef`; anything else is a :class:`GraceError`.
     thresholds
         :class:`ClassThresholds`; may be set later (``predictor.thresholds = ...``), e.g. after
         reading :attr:`names` to validate per-class overrides.
@@ -136,18 +137,25 @@ class Predictor:
         max_det: int = 300,
         model=None,
     ) -> None:
-        from grace.nn.checkpoint import check_checkpoint_path, load_yolo
+        from grace.deploy.runtime import ModelRef, load_model, resolve_model
 
-        self.weights = check_checkpoint_path(weights)  # before torch and Ultralytics load
-
-        self.model = model if model is not None else load_yolo(weights)
+        # what the value names, checked before torch and Ultralytics load
+        self.ref = weights if isinstance(weights, ModelRef) else resolve_model(weights)
+        self.weights = self.ref.path
+        if self.ref.exported and imgsz and self.ref.imgsz and int(imgsz) != self.ref.imgsz:
+            raise GraceError(
+                f"{weights}: exported for a {self.ref.imgsz}x{self.ref.imgsz} input; --imgsz "
+                f"{imgsz} needs a new export at that size"
+            )
+        imgsz = imgsz or self.ref.imgsz  # an exported model or a package: its own input size
+        self.model = model if model is not None else load_model(self.ref)[0]
         task = getattr(self.model, "task", "detect")
         if task not in ("detect", "segment", "pose"):
             raise GraceError(f"{weights}: a {task} model; grace predict needs a detection model")
         if not 0 <= iou <= 1:
             raise GraceError(f"--iou: must be between 0 and 1, got {iou}")
         self.names = _names(self.model)
-        self.model_name = self.weights.name
+        self.model_name = self.ref.name
         self.thresholds = thresholds or ClassThresholds()
         self.iou, self.imgsz, self.device, self.max_det = iou, imgsz, device, max_det
         self._engine_imgsz = None  # the letterbox size Ultralytics settled on at set-up
@@ -171,6 +179,9 @@ class Predictor:
         """Set the model up on its device before the first real frame (not timed)."""
         size = int(self.imgsz or 64)
         self.model.predict([np.zeros((size, size, 3), np.uint8)], **self._kwargs(1))
+        from grace.deploy.runtime import pin_fp32
+
+        pin_fp32(self.model, self.ref)  # OpenVINO computes in FP32, as exported
         self._engine_imgsz = getattr(self.model.predictor, "imgsz", None)
 
     @property

@@ -26,30 +26,13 @@ DEFAULT_OUT = Path("runs/grace/predict")
 DEFAULT_CONF = 0.25
 
 
-def request_thresholds(req: PredictRequest, names: list[str], log: Log) -> ClassThresholds:
-    """The thresholds of ``req``: its thresholds file (when given) under ``conf`` (when given)
-    and ``class_conf`` (each overriding the file for its class); without a file, ``conf`` (or
-    :data:`DEFAULT_CONF`) and ``class_conf``."""
-    if not req.thresholds:
-        conf = DEFAULT_CONF if req.conf is None else req.conf
-        return make_thresholds(conf, req.class_conf, names)
-    from grace.infer.threshold_file import read_thresholds, resolve_path
-
-    path = resolve_path(req.thresholds, req.weights)
-    base = read_thresholds(path, names, req.weights, log)
-    conf = base.conf if req.conf is None else req.conf
-    extra = make_thresholds(conf, req.class_conf, names)
-    log(f"thresholds from {path}: conf {conf:g}, per class {base.describe(names)}")
-    return ClassThresholds(extra.conf, {**base.per_class, **extra.per_class})
-
-
 @dataclass
 class PredictRequest:
     """Everything ``grace predict`` takes (see its ``--help``)."""
 
     weights: str
     source: str
-    conf: float | None = None  # None: the thresholds file's, else DEFAULT_CONF
+    conf: float | None = None  # None: the thresholds file's or a package's, else DEFAULT_CONF
     class_conf: Sequence[str] | Mapping[str, float] = field(default_factory=list)
     thresholds: str | None = None  # a grace calibrate file, or "auto" (beside the weights)
     iou: float = 0.7
@@ -106,10 +89,37 @@ def _settings(req: PredictRequest, predictor: FramePredictor, batch: int) -> dic
         "conf": predictor.thresholds.conf,
         "class_conf": predictor.thresholds.describe(predictor.names),
         "iou": req.iou,
-        "imgsz": req.imgsz,
+        "imgsz": getattr(predictor, "imgsz", None) or req.imgsz,  # a package's or export's own
         "batch": batch,
         "device": req.device,
     }
+
+
+def request_thresholds(
+    req: PredictRequest, predictor: FramePredictor, log: Log
+) -> tuple[ClassThresholds, str]:
+    """The thresholds in force and where they come from (``file``, ``package``, ``user`` or
+    ``default``): a ``--thresholds`` file under ``conf`` and ``class_conf`` (each overriding the
+    file for its class); else the user's (``--conf`` or ``--class-conf`` given: a package's
+    thresholds are then not used at all), a model package's, or the default :data:`DEFAULT_CONF`."""
+    names = list(predictor.names)
+    if req.thresholds:
+        from grace.infer.threshold_file import read_thresholds, resolve_path
+
+        path = resolve_path(req.thresholds, req.weights)
+        base = read_thresholds(path, names, req.weights, log)
+        conf = base.conf if req.conf is None else req.conf
+        extra = make_thresholds(conf, req.class_conf, names)
+        log(f"thresholds from {path}: conf {conf:g}, per class {base.describe(names)}")
+        return ClassThresholds(extra.conf, {**base.per_class, **extra.per_class}), "file"
+    ref = getattr(predictor, "ref", None)
+    package = getattr(ref, "thresholds", None)
+    if req.conf is None and not req.class_conf and package:
+        per_class = package.get("per_class") or {}
+        return make_thresholds(package.get("conf", DEFAULT_CONF), per_class, names), "package"
+    conf = DEFAULT_CONF if req.conf is None else req.conf
+    source = "default" if req.conf is None and not req.class_conf else "user"
+    return make_thresholds(conf, req.class_conf, names), source
 
 
 def run_predict(
@@ -150,13 +160,14 @@ def run_predict(
     # a camera or stream is opened first: a bad index or URL fails before the model loads
     source = open_source(spec, req.live, req.reconnect, req.timeout, log)
     try:
+        fresh = predictor is None
         if predictor is None:
             predictor = Predictor(req.weights, iou=req.iou, imgsz=req.imgsz, device=req.device,
                                   max_det=req.max_det)  # fmt: skip
-            predictor.thresholds = request_thresholds(req, list(predictor.names), log)
+        # a bad thresholds file fails before the warm-up
+        predictor.thresholds, thresholds_from = request_thresholds(req, predictor, log)
+        if fresh:
             predictor.warmup()
-        else:
-            predictor.thresholds = request_thresholds(req, list(predictor.names), log)
         stamp = predictor.model_name
         if out_dir is not None and (req.save_csv or req.save_json):
             stamp = make_stamp(req.weights, predictor.thresholds, time.time())
@@ -170,6 +181,7 @@ def run_predict(
     summary = Summary(spec.text if spec.kind != "stream" else source.name, source.kind,
                       predictor.model_name, str(req.weights), list(predictor.names))  # fmt: skip
     summary.settings = _settings(req, predictor, batch=1 if source.live else req.batch)
+    summary.settings["thresholds_from"] = thresholds_from
     reason = ""
     t0 = last_log = time.perf_counter()
 

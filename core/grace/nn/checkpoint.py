@@ -10,6 +10,13 @@ from grace.errors import GraceError
 def check_checkpoint_path(weights: str | Path) -> Path:
     """The path of an existing ``.pt`` file, or :class:`GraceError` naming it (no torch import)."""
     path = Path(weights)
+    from grace.deploy.runtime import NEEDS_PT, model_kind
+
+    kind = model_kind(path)
+    if kind in ("openvino", "onnx"):
+        raise GraceError(f"{weights}: an exported {kind} model; this {NEEDS_PT}")
+    if kind == "package":
+        raise GraceError(f"{weights}: a model package; this {NEEDS_PT} (pass its model.pt)")
     if path.is_dir():
         for name in ("best.pt", "last.pt"):
             if (path / "weights" / name).is_file():

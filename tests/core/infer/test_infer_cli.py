@@ -74,7 +74,7 @@ def test_cli_good_run_and_bad_inputs(grace_ckpt, image_folder, tmp_path):
         "camera": "camera 97: cannot open the camera",
         "url": "cannot connect (",
         "not_ckpt": "notes.pt: not a loadable checkpoint",
-        "yaml": "model.yaml: not a checkpoint",
+        "yaml": "model.yaml: not a model (expected a PyTorch .pt, an OpenVINO folder",
         "no_weights_file": "gone.pt: weights file not found",
     }
     for key, text in expected.items():

@@ -1,0 +1,82 @@
+"""``grace bench`` figures of the line: OpenVINO (FP32, and INT8 with ``--int8``) throughput over
+PyTorch at batch 1 on the CPU, paired and alternated in one run, and INT8's mAP change."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+DEMO = Path(__file__).resolve().parents[3] / "resources"
+DEMO_DATA = DEMO / "demo" / "neu-det" / "data.yaml"
+DEMO_MODEL = DEMO / "models" / "neu-det_yolo11n_grace.pt"
+DEMO_IMGSZ = 256
+
+
+def _predictor(weights, imgsz: int):
+    from grace.infer.predictor import Predictor
+    from grace.infer.thresholds import ClassThresholds
+
+    p = Predictor(weights, ClassThresholds(0.25), imgsz=imgsz, device="cpu")
+    p.warmup()
+    return p
+
+
+def openvino_figures(
+    scale: str = "s",
+    imgsz: int = 640,
+    nc: int = 6,
+    repeats: int = 20,
+    int8: bool = False,
+    images: int = 2,
+    data: str | Path = DEMO_DATA,
+    demo_model: str | Path = DEMO_MODEL,
+) -> dict:
+    """``openvino_throughput_ratio`` (OpenVINO FP32 / PyTorch images per second, a fresh
+    ``yolo11{scale}`` with random weights at ``imgsz``, batch 1, CPU; each timed call predicts
+    ``images`` generated images one by one) and, with ``int8``, ``openvino_int8_throughput_ratio``
+    (the same model quantised, calibrated on ``data``) and ``openvino_int8_delta_mAP50-95`` (the
+    demo model at 256 on ``data``'s val split, INT8 minus PyTorch, in points)."""
+    from grace.deploy.evaluate import compare_to_pytorch, load_frames, throughput_ratio
+    from grace.deploy.export import export_model
+    from grace.infer.bench import make_bench_checkpoint, make_bench_folder
+
+    out: dict = {"openvino_model": f"yolo11{scale}", "openvino_imgsz": imgsz}
+    with tempfile.TemporaryDirectory(prefix="grace-bench-ov-") as tmp:
+        t = Path(tmp)
+        pt = make_bench_checkpoint(t / "bench.pt", scale, nc, imgsz)
+        folder = make_bench_folder(t / "images", n=images, size=imgsz)
+        frames = load_frames(sorted(folder.glob("*.jpg")), images)
+        ov = export_model(pt, "openvino", imgsz=imgsz, out=t)
+        torch_p, ov_p = _predictor(pt, imgsz), _predictor(ov.path, imgsz)
+        r = throughput_ratio(ov_p, torch_p, frames, repeats)
+        out |= {
+            "openvino_throughput_ratio": r["ratio"],
+            "openvino_throughput_ratio_q1": r["q1"],
+            "openvino_throughput_ratio_q3": r["q3"],
+            "openvino_throughput_ratio_n": r["n"],
+            "openvino_images_per_s": r["images_per_s"],
+            "pytorch_images_per_s": r["images_per_s_pytorch"],
+            "openvino_precision": "f32",
+        }
+        if int8:
+            q = export_model(pt, "openvino", int8=True, data=data, imgsz=imgsz, out=t)
+            r8 = throughput_ratio(_predictor(q.path, imgsz), torch_p, frames, repeats)
+            out |= {
+                "openvino_int8_throughput_ratio": r8["ratio"],
+                "openvino_int8_throughput_ratio_q1": r8["q1"],
+                "openvino_int8_throughput_ratio_q3": r8["q3"],
+                "openvino_int8_throughput_ratio_n": r8["n"],
+                "openvino_int8_images_per_s": r8["images_per_s"],
+            }
+            dq = export_model(demo_model, "openvino", int8=True, data=data, imgsz=DEMO_IMGSZ,
+                              out=t / "demo")  # fmt: skip
+            c = compare_to_pytorch(demo_model, dq.path, data, DEMO_IMGSZ, t / "demo_eval",
+                                   repeats=max(3, repeats // 3))  # fmt: skip
+            out |= {
+                "openvino_int8_delta_mAP50-95": c["delta_mAP50-95_points"],
+                "openvino_int8_mAP_model": Path(demo_model).name,
+                "openvino_int8_mAP_data": str(data),
+                "pytorch_demo_mAP50-95": c["pytorch"]["mAP50-95"],
+                "openvino_int8_demo_mAP50-95": c["exported"]["mAP50-95"],
+            }
+    return out

@@ -1,0 +1,81 @@
+"""``grace export`` and ``grace package``, registered by :mod:`grace.cli`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def _cmd_export(a: argparse.Namespace) -> dict:
+    from grace.deploy.export import export_model
+
+    e = export_model(a.weights, a.format, int8=a.int8, data=a.data, imgsz=a.imgsz, out=a.out,
+                     fraction=a.fraction)  # fmt: skip
+    result = e.as_dict()
+    if a.data and not a.no_eval:
+        from grace.deploy.evaluate import compare_to_pytorch
+
+        out = Path(e.path).parent / f"{Path(e.path).name.removesuffix('.onnx')}_eval"
+        c = compare_to_pytorch(e.source, e.path, a.data, e.imgsz, out)
+        result["evaluation"] = c
+        if not a.json:
+            t = c.get("throughput") or {}
+            pt, ex = c["pytorch"], c["exported"]
+            print(
+                f"mAP@0.5:0.95  PyTorch {100 * (pt['mAP50-95'] or 0):.2f}%  "
+                f"{e.format}{' INT8' if e.int8 else ''} {100 * (ex['mAP50-95'] or 0):.2f}%  "
+                f"(delta {c['delta_mAP50-95_points']} points)\n"
+                f"throughput (batch 1, CPU, paired)  PyTorch {t.get('images_per_s_pytorch')}"
+                f" img/s  exported {t.get('images_per_s')} img/s  ratio {t.get('ratio')}",
+                file=sys.stdout,
+            )
+    elif not a.json:
+        print("not evaluated (give --data D.yaml to compare with the PyTorch model)",
+              file=sys.stderr)  # fmt: skip
+    return result
+
+
+def _cmd_package(a: argparse.Namespace) -> dict:
+    from grace.deploy.build import build_package
+
+    m = build_package(a.weights, a.out, thresholds=a.thresholds, formats=a.formats,
+                      zip_output=a.zip, data=a.data, imgsz=a.imgsz)  # fmt: skip
+    if a.json:
+        return m
+    return {"package": m["path"], "formats": m["formats"], "files": len(m["files"])}
+
+
+def add_deploy_commands(sub: argparse._SubParsersAction) -> None:
+    """Register ``grace export`` and ``grace package``."""
+    e = sub.add_parser(
+        "export",
+        help="export a checkpoint to OpenVINO (FP32/INT8) or ONNX for CPU inspection stations",
+    )
+    e.add_argument("--weights", required=True, help="the PyTorch checkpoint (.pt)")
+    e.add_argument("--format", required=True, choices=("openvino", "onnx"))
+    e.add_argument("--int8", action="store_true", help="OpenVINO INT8, calibrated on --data")
+    e.add_argument(
+        "--data",
+        help="your data.yaml: INT8 calibrates on its train split (else val); the exported "
+        "model is then evaluated on its val split next to the PyTorch one",
+    )
+    e.add_argument("--imgsz", type=int, help="input size (default: the checkpoint's)")
+    e.add_argument("--out", metavar="DIR", help="output folder (default: beside the weights)")
+    e.add_argument(
+        "--fraction", type=float, default=1.0, help="share of the calibration split to use"
+    )
+    e.add_argument("--no-eval", action="store_true", help="skip the evaluation with --data")
+    e.add_argument("--json", action="store_true")
+    e.set_defaults(func=_cmd_export)
+
+    p = sub.add_parser("package", help="one folder (or zip) for the line: model, thresholds, ...")
+    p.add_argument("--weights", required=True, help="the PyTorch checkpoint (.pt)")
+    p.add_argument("--thresholds", help='JSON {"conf": 0.25, "per_class": {"name": t}}')
+    p.add_argument("--formats", default="pt,openvino", help="among pt,openvino,onnx (%(default)s)")
+    p.add_argument("--out", required=True, metavar="PKG", help="package folder (or .zip)")
+    p.add_argument("--zip", action="store_true", help="write PKG.zip instead of a folder")
+    p.add_argument("--data", help="dataset whose content hash is recorded (default: the run's)")
+    p.add_argument("--imgsz", type=int, help="input size (default: the checkpoint's)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_package)

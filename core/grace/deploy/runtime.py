@@ -1,0 +1,260 @@
+"""The one decision of what a ``--weights`` value is and how it is loaded.
+
+Every command that takes a model (``grace predict``, ``grace val``, ``grace export``,
+``grace package``, the GUI) goes through :func:`resolve_model` and :func:`load_model`:
+
+- a PyTorch checkpoint (``.pt``, ours with Lite-FEN or plain Ultralytics);
+- an OpenVINO model folder (``*_openvino_model/`` with one ``.xml``, its ``.bin`` and
+  Ultralytics' ``metadata.yaml``);
+- an ONNX file (``.onnx``, Ultralytics' metadata inside);
+- a model package (a folder with ``package.json``, or its ``.zip``; :mod:`grace.deploy.package`),
+  which brings its own thresholds and input size.
+
+Exported models load with ``ultralytics.YOLO(path, task="detect")`` and predict through the same
+Ultralytics predictor as checkpoints; class names come from their metadata. Where a PyTorch
+checkpoint is required (Eigen-CAM, ``grace train --weights``) an exported model is one line,
+:data:`NEEDS_PT`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from grace.errors import GraceError
+
+NEEDS_PT = "needs the PyTorch checkpoint (.pt)"
+KINDS = ("pt", "openvino", "onnx")
+OPENVINO_SUFFIX = "_openvino_model"
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """What a ``--weights`` value names.
+
+    Attributes
+    ----------
+    path
+        The value as given.
+    kind
+        ``pt``, ``openvino`` or ``onnx``: the format that is loaded.
+    weights
+        The file or folder Ultralytics loads (inside the package for a package).
+    package
+        The package folder (unpacked) when ``path`` is a package, else ``None``.
+    thresholds
+        A package's thresholds (``{"conf": ..., "per_class": {name: t}}``), else ``None``.
+    imgsz
+        The fixed input size of an exported model or a package, else ``None``.
+    manifest
+        A package's ``package.json``, else an empty dict.
+    """
+
+    path: Path
+    kind: str
+    weights: Path
+    package: Path | None = None
+    thresholds: dict | None = None
+    imgsz: int | None = None
+    manifest: dict = field(default_factory=dict)
+
+    @property
+    def exported(self) -> bool:
+        return self.kind != "pt"
+
+    @property
+    def name(self) -> str:
+        """A short name for summaries: the package's folder or the model's file name."""
+        return self.path.name
+
+
+def _read_yaml(path: Path) -> dict:
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
+        raise GraceError(f"{path}: unreadable metadata ({type(e).__name__})") from None
+    return data if isinstance(data, dict) else {}
+
+
+def _imgsz(value: Any) -> int | None:
+    if isinstance(value, str):
+        import ast
+
+        try:
+            value = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            return None
+    if isinstance(value, (list, tuple)) and value:
+        value = max(value)
+    return int(value) if isinstance(value, (int, float)) else None
+
+
+def check_openvino_folder(folder: Path) -> Path:
+    """The ``.xml`` of an OpenVINO model folder, checked: exactly one ``.xml`` with its ``.bin``
+    beside it; otherwise a :class:`GraceError` naming the folder and what is missing."""
+    xmls = sorted(folder.glob("*.xml"))
+    if not xmls:
+        raise GraceError(f"{folder}: an OpenVINO model folder without its .xml file")
+    if len(xmls) > 1:
+        names = ", ".join(x.name for x in xmls)
+        raise GraceError(f"{folder}: several OpenVINO models in one folder ({names})")
+    if not xmls[0].with_suffix(".bin").is_file():
+        raise GraceError(f"{folder}: {xmls[0].name} without its weights {xmls[0].stem}.bin")
+    return xmls[0]
+
+
+def openvino_imgsz(folder: Path) -> int | None:
+    """The input size recorded in an OpenVINO folder's ``metadata.yaml`` (``None``: unknown)."""
+    meta = folder / "metadata.yaml"
+    return _imgsz(_read_yaml(meta).get("imgsz")) if meta.is_file() else None
+
+
+def onnx_imgsz(path: Path) -> int | None:
+    """The input size in an ``.onnx`` file's Ultralytics metadata (``None``: unknown)."""
+    import onnx
+
+    try:
+        model = onnx.load(str(path), load_external_data=False)
+    except Exception as e:  # a truncated or foreign file
+        raise GraceError(f"{path}: not a readable ONNX model ({type(e).__name__})") from None
+    meta = {p.key: p.value for p in model.metadata_props}
+    return _imgsz(meta.get("imgsz"))
+
+
+def _looks_openvino(folder: Path) -> bool:
+    return (
+        folder.name.endswith(OPENVINO_SUFFIX)
+        or any(folder.glob("*.xml"))
+        or any(folder.glob("*.bin"))
+    )
+
+
+def model_kind(path: str | Path) -> str | None:
+    """``pt``, ``openvino``, ``onnx`` or ``package`` by the look of ``path`` (nothing is read
+    beyond names); ``None`` when it is none of them or does not exist."""
+    p = Path(path)
+    if p.is_dir():
+        if (p / "package.json").is_file():
+            return "package"
+        return "openvino" if _looks_openvino(p) else None
+    if not p.is_file():
+        return None
+    suffix = p.suffix.lower()
+    if suffix == ".zip":
+        return "package"
+    if suffix in (".pt", ".onnx"):
+        return suffix[1:]
+    if suffix in (".xml", ".bin") and p.parent.name.endswith(OPENVINO_SUFFIX):
+        return "openvino"
+    return None
+
+
+def resolve_model(path: str | Path, prefer: str | None = None) -> ModelRef:
+    """What ``path`` names, checked on disk (no torch import); one :class:`GraceError` line when
+    it is not a model.
+
+    Parameters
+    ----------
+    path
+        A ``--weights`` value.
+    prefer
+        For a package holding several formats, the one to load (default: OpenVINO, else ONNX,
+        else PyTorch).
+    """
+    p = Path(path)
+    kind = model_kind(p)
+    if kind is None:
+        if p.is_dir():
+            from grace.nn.checkpoint import check_checkpoint_path
+
+            check_checkpoint_path(p)  # a run folder: names its best.pt
+        if not p.exists():
+            raise GraceError(f"{path}: weights file not found")
+        raise GraceError(
+            f"{path}: not a model (expected a PyTorch .pt, an OpenVINO folder, an .onnx file or a "
+            "model package)"
+        )
+    if kind == "package":
+        from grace.deploy.package import open_package
+
+        return open_package(p, prefer=prefer)
+    if kind == "openvino":
+        folder = p if p.is_dir() else p.parent
+        check_openvino_folder(folder)
+        return ModelRef(p, "openvino", folder, imgsz=openvino_imgsz(folder))
+    if kind == "onnx":
+        return ModelRef(p, "onnx", p, imgsz=onnx_imgsz(p))
+    return ModelRef(p, "pt", p)
+
+
+def require_pytorch(path: str | Path) -> Path:
+    """The ``.pt`` behind ``path`` (a checkpoint, or a package that holds one); an exported model
+    is one line ending in :data:`NEEDS_PT`."""
+    ref = resolve_model(path, prefer="pt")
+    if ref.kind != "pt":
+        raise GraceError(f"{path}: an exported {ref.kind} model; this {NEEDS_PT}")
+    return ref.weights
+
+
+def load_model(path: str | Path | ModelRef, prefer: str | None = None):
+    """``ultralytics.YOLO`` on whatever :func:`resolve_model` accepts.
+
+    Returns
+    -------
+    tuple
+        ``(yolo, ref)``: the loaded model and its :class:`ModelRef`.
+    """
+    ref = path if isinstance(path, ModelRef) else resolve_model(path, prefer)
+    if ref.kind == "pt":
+        from grace.nn.checkpoint import load_yolo
+
+        return load_yolo(ref.weights), ref
+    from ultralytics import YOLO
+
+    try:
+        model = YOLO(str(ref.weights), task="detect")
+        _ = model.names  # loads the backend: a broken export fails here, not at the first image
+    except GraceError:
+        raise
+    except Exception as e:
+        cause = e.__cause__ or e
+        reason = str(cause).strip().splitlines()[0] if str(cause).strip() else ""
+        raise GraceError(
+            f"{ref.path}: not a loadable {ref.kind} model ({type(cause).__name__}: {reason[:200]})"
+        ) from None
+    return model, ref
+
+
+def pin_fp32(model, ref: ModelRef) -> bool:
+    """Run an OpenVINO model at full FP32 precision on the CPU.
+
+    OpenVINO's CPU plug-in computes in bfloat16 by default on processors with AMX or AVX512-BF16
+    (this machine's Xeon), which moves boxes by a fraction of a pixel: not what FP32 means.
+    Ultralytics compiles the model without a precision hint (except on Windows); this recompiles
+    it, once its predictor is set up, with ``INFERENCE_PRECISION_HINT=f32`` (an INT8 model keeps
+    its quantised layers). Returns whether it recompiled.
+    """
+    if ref.kind != "openvino":
+        return False
+    engine = getattr(model, "predictor", None)
+    backend = getattr(getattr(engine, "model", None), "backend", None)
+    compiled = getattr(backend, "ov_compiled_model", None)
+    if compiled is None or getattr(backend, "read_model", None) is not None:
+        return False  # not set up, or Ultralytics recompiles it per shape itself
+    import openvino as ov
+
+    if compiled.get_property("INFERENCE_PRECISION_HINT") == ov.Type.f32:
+        return False
+    if list(compiled.get_property("EXECUTION_DEVICES")) != ["CPU"]:
+        return False
+    xml = check_openvino_folder(ref.weights)
+    core = ov.Core()
+    backend.ov_compiled_model = core.compile_model(
+        core.read_model(str(xml), str(xml.with_suffix(".bin"))),
+        "CPU",
+        {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": "f32"},
+    )
+    return True
