@@ -26,6 +26,10 @@ TABS: dict[str, str] = {
         "Run a trained model over an image, a folder, a video or a camera stream, filter the "
         "detections by class and confidence, and export them with the model that made them."
     ),
+    "Evaluate": (
+        "Score models on a dataset exactly as the line runs them, see which differences are "
+        "real (95 % intervals), where each model errs, and set per-class thresholds."
+    ),
     "Review": (
         "Go through what a model found, accept or reject each finding, correct its class or box, "
         "add missed defects, then export the reviewed images as a dataset to fine-tune on."

@@ -12,6 +12,7 @@ from grace_gui.settings import READ_ONLY_NOTICE
 from grace_gui.tabs.base import Tab
 from grace_gui.tabs.cam_tab import CamTab
 from grace_gui.tabs.dataset_tab import DatasetTab
+from grace_gui.tabs.evaluate_tab import EvaluateTab
 from grace_gui.tabs.inference_tab import InferenceTab
 from grace_gui.tabs.review_tab import ReviewTab
 from grace_gui.tabs.train_tab import TrainTab
@@ -27,6 +28,7 @@ class MainWindow(QMainWindow):
         self.dataset_tab = DatasetTab(context)
         self.train_tab = TrainTab(context)
         self.inference_tab = InferenceTab(context)
+        self.evaluate_tab = EvaluateTab(context)
         self.review_tab = ReviewTab(context)
         self.cam_tab = CamTab(context)
         self.tabs = QTabWidget()
@@ -53,7 +55,8 @@ class MainWindow(QMainWindow):
         self._connect_tabs()
 
     def all_tabs(self) -> list[Tab]:
-        return [self.dataset_tab, self.train_tab, self.inference_tab, self.review_tab, self.cam_tab]
+        return [self.dataset_tab, self.train_tab, self.inference_tab, self.evaluate_tab,
+                self.review_tab, self.cam_tab]  # fmt: skip
 
     def _connect_tabs(self) -> None:
         self.dataset_tab.dataset_loaded.connect(self.train_tab.set_dataset)
@@ -65,6 +68,11 @@ class MainWindow(QMainWindow):
         self.cam_tab.set_threshold_provider(lambda: (th.conf, th.by_name()))
         th.changed.connect(lambda _t: self.cam_tab.set_thresholds(th.conf, th.by_name()))
         self.review_tab.fine_tune_requested.connect(self.train_tab.prefill)
+        ev = self.evaluate_tab
+        self.dataset_tab.dataset_loaded.connect(ev.set_dataset)
+        ev.use_thresholds.connect(self.inference_tab.session.use_calibrated)
+        ev.cell_images.connect(self.dataset_tab.show_images)  # Review opens val dirs, not lists
+        ev.cell_images.connect(lambda _paths: self.tabs.setCurrentWidget(self.dataset_tab))
 
     def open_initial(self) -> None:
         """Each tab restores what the last session left open, or shows the demo."""

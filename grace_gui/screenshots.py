@@ -2,9 +2,10 @@
 
 Runs headless (``QT_QPA_PLATFORM=offscreen``, set here when no display is given) or under Xvfb
 (``xvfb-run python -m grace_gui.screenshots OUT``). Each tab is shown once its background work
-(thumbnails, inference, CAM) has settled, then grabbed to ``OUT/<n>_<tab>.png``; then the menus
-(``menus.png``: the window with File, View and Help drawn open side by side), the Help guide
-(``help.png``) and About (``about.png``).
+(thumbnails, inference, evaluation, CAM) has settled, then grabbed to ``OUT/<n>_<tab>.png``;
+then the Evaluate tab's other pages (``4_evaluate_<page>.png``), the menus (``menus.png``: the
+window with File, View and Help drawn open side by side), the Help guide (``help.png``) and
+About (``about.png``).
 """
 
 from __future__ import annotations
@@ -53,6 +54,24 @@ def render_tabs(window, out: str | Path, timeout: float = 60.0) -> list[Path]:
         if not window.grab().save(str(path)):
             raise OSError(f"{path}: could not write the screenshot")
         paths.append(path)
+    return paths
+
+
+def render_evaluate_pages(window, out: str | Path) -> list[Path]:
+    """Each result page of the Evaluate tab (``4_evaluate_<page>.png``; Metrics is the tab's
+    own screenshot)."""
+    from PySide6.QtWidgets import QApplication
+
+    from grace_gui.widgets.eval_pages import PAGES
+
+    tab, out = window.evaluate_tab, Path(out)
+    window.tabs.setCurrentWidget(tab)
+    paths = []
+    for i, page in enumerate(PAGES[1:], 1):
+        tab.pages.setCurrentIndex(i)
+        QApplication.processEvents()
+        paths.append(_save(window.grab(), out / f"4_evaluate_{page}.png"))
+    tab.pages.setCurrentIndex(0)
     return paths
 
 
@@ -125,7 +144,9 @@ def main(argv: list[str] | None = None) -> int:
         window.resize(width, height)
         window.show()
         window.review_tab.open_demo()  # the Review tab's demo store is made on request
-        for path in render_tabs(window, args.out, args.timeout) + render_help(window, args.out):
+        paths = render_tabs(window, args.out, args.timeout)
+        paths += render_evaluate_pages(window, args.out) + render_help(window, args.out)
+        for path in paths:
             print(path)
         for tab in window.all_tabs():
             tab.shutdown()

@@ -277,6 +277,21 @@ class DatasetSession:
             self.current = None
             self.image_shown.emit(None)
 
+    def show_images(self, paths) -> int:
+        """Let through only the images at ``paths`` (e.g. a confusion-matrix cell's, from the
+        Evaluate tab); how many of them the open dataset holds."""
+        if self.index is None:
+            return 0
+        wanted = {Path(p).resolve() for p in paths}
+        self.rows = [i for i, im in enumerate(self.index.images) if im.path.resolve() in wanted]
+        self.filtered.emit(self.rows)
+        if self.rows:
+            self.select(self.rows[0])
+        else:
+            self.current = None
+            self.image_shown.emit(None)
+        return len(self.rows)
+
     def select(self, i: int) -> None:
         """Show image ``i`` of the index with its boxes (decoded in a job)."""
         if self.index is None or not 0 <= i < len(self.index.images):

@@ -137,6 +137,16 @@ class InferenceSession:
         self.results.set_thresholds(thresholds)
         self.thresholds_changed.emit(thresholds)
 
+    def use_calibrated(self, weights: str, conf: float, by_name: Mapping[str, float]) -> None:
+        """Choose ``weights`` with its calibrated thresholds (the Evaluate tab's *Use in
+        Inference*): the global one and each class's by name; a class the names read so far
+        lack is applied once the model's names are read."""
+        self.add_model(weights, select=True)
+        by_name = {str(k): float(v) for k, v in by_name.items()}
+        per_class = {i: by_name[n] for i, n in enumerate(self.names) if n in by_name}
+        self._by_name = by_name if set(by_name) - set(self.names) else {}
+        self.set_thresholds(ClassThresholds(float(conf), per_class))
+
     def class_conf_by_name(self) -> dict[str, float]:
         """Own class thresholds by class name (what settings keep)."""
         names = self.names

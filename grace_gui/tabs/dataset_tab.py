@@ -116,6 +116,12 @@ class DatasetTab(Tab):
     def set_filter(self, split: str = "", class_name: str = "") -> None:
         self.session.set_filter(split, class_name)
 
+    def show_images(self, paths: list[str]) -> None:
+        """Only ``paths`` in the grid (the images of a confusion-matrix cell)."""
+        if (n := self.session.show_images(paths)) < len(paths):
+            missing = len(paths) - n
+            self.context.status(f"{missing} of {len(paths)} images are not in the open dataset")
+
     def _on_current(self, current: QModelIndex, _previous: QModelIndex) -> None:
         rows = self.session.rows
         if (

@@ -14,7 +14,7 @@ from grace_gui.workers.qthreading import Worker
 def test_main_window_has_the_four_tabs_and_the_device(make_window):
     window = make_window()
     titles = [window.tabs.tabText(i) for i in range(window.tabs.count())]
-    assert titles == ["Dataset", "Train", "Inference", "Review", "Eigen-CAM"]
+    assert titles == ["Dataset", "Train", "Inference", "Evaluate", "Review", "Eigen-CAM"]
     assert window.device_label.text() == "Device: CPU"
     assert window.context.demo is not None, "the bundled demo is missing from resources/"
 

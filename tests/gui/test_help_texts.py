@@ -17,7 +17,7 @@ ASKED_FOR = [
 
 
 def test_every_tab_and_term_has_one_sentence():
-    assert list(TABS) == ["Dataset", "Train", "Inference", "Review", "Eigen-CAM"]
+    assert list(TABS) == ["Dataset", "Train", "Inference", "Evaluate", "Review", "Eigen-CAM"]
     assert set(ASKED_FOR) <= set(TERMS)
     for name, text in {**TABS, **TERMS}.items():
         assert text[0].isupper() and text.endswith("."), name

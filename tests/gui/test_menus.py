@@ -22,7 +22,8 @@ MENUS = {
     ],
     "View": [
         ("1 Dataset", "Ctrl+1"), ("2 Train", "Ctrl+2"), ("3 Inference", "Ctrl+3"),
-        ("4 Review", "Ctrl+4"), ("5 Eigen-CAM", "Ctrl+5"), ("Full screen", "F11"),
+        ("4 Evaluate", "Ctrl+4"), ("5 Review", "Ctrl+5"), ("6 Eigen-CAM", "Ctrl+6"),
+        ("Full screen", "F11"),
     ],
     "Help": [("Guide", "F1"), ("Keyboard shortcuts", "Ctrl+/"), ("About GRACE Inspector", "")],
 }  # fmt: skip

@@ -13,7 +13,8 @@ def test_each_tab_renders_to_a_png_with_content(make_window, tmp_path):
     window.resize(1280, 820)
     paths = render_tabs(window, tmp_path, timeout=90)
     assert [p.name for p in paths] == [
-        "1_dataset.png", "2_train.png", "3_inference.png", "4_review.png", "5_eigen-cam.png"
+        "1_dataset.png", "2_train.png", "3_inference.png", "4_evaluate.png", "5_review.png",
+        "6_eigen-cam.png",
     ]  # fmt: skip
     for path in paths:
         image = QImage(str(path)).convertToFormat(QImage.Format.Format_Grayscale8)
