@@ -146,8 +146,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_data_commands(sub)
     add_infer_commands(sub)
     add_explain_commands(sub)
-    add_review_commands(sub)
     add_deploy_commands(sub)
+    add_review_commands(sub)
     return p
 
 

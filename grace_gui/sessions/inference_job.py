@@ -199,10 +199,10 @@ class PredictorCache:
         self._items: OrderedDict[tuple, object] = OrderedDict()
 
     def get(self, weights: str, device: str = "", imgsz: int | None = None, iou: float = 0.7):
+        from grace.deploy.runtime import resolve_model
         from grace.infer.predictor import Predictor
-        from grace.nn.checkpoint import check_checkpoint_path
 
-        path = check_checkpoint_path(weights)
+        path = resolve_model(weights).path  # a checkpoint, an OpenVINO folder, .onnx, a package
         key = (str(path.resolve()), path.stat().st_mtime_ns, device, imgsz)
         with self._lock:
             predictor = self._items.get(key)

@@ -345,7 +345,8 @@ def test_bad_source_and_bad_checkpoint_are_one_line_errors(qtbot, tab, tmp_path)
     notes = tmp_path / "notes.txt"
     notes.write_text("not a model")
     assert run_and_wait(qtbot, tab, DEMO.images, weights=notes) is None
-    assert "not a checkpoint" in bar.current.message and "notes.txt" in bar.current.message
+    assert "not a model (expected a PyTorch .pt" in bar.current.message
+    assert "notes.txt" in bar.current.message and "\n" not in bar.current.message
     fake = tmp_path / "fake.pt"
     fake.write_bytes(b"\x00garbage" * 10)
     assert run_and_wait(qtbot, tab, DEMO.images, weights=fake) is None

@@ -8,18 +8,11 @@ import zipfile
 from datetime import datetime, timezone
 from pathlib import Path
 
-from grace.deploy.files import replace_path, sha256_of, staging_dir
-from grace.deploy.package import (
-    MANIFEST,
-    PACKAGE_FORMATS,
-    SCHEMA,
-    THRESHOLDS,
-    check_thresholds,
-    read_thresholds,
-)
+from grace.data.images import sha256_file
+from grace.deploy.files import replace_path, staging_dir
+from grace.deploy.package import MANIFEST, PACKAGE_FORMATS, SCHEMA, THRESHOLDS
 from grace.errors import GraceError
 
-DEFAULT_THRESHOLDS = {"conf": 0.25, "per_class": {}}
 METRIC_KEYS = ("mAP50-95", "mAP50", "precision", "recall", "f1_dataset", "f1_mean_over_classes")
 
 
@@ -99,13 +92,49 @@ def _training(run: Path | None) -> tuple[dict, list[Path]]:
     return out, files
 
 
-def _dataset_hash(data: str | None, training: dict) -> tuple[str | None, str | None]:
-    from grace.data.content_hash import dataset_content_hash
+def dataset_hashes(data: str | Path) -> tuple[dict, list[str]]:
+    """The content hash of every split of ``data`` by the one rule,
+    :func:`grace.data.content_hash.split_content_hash` (the hash ``grace report`` shows for the
+    val split): ``{split: {"sha256", "images", "labels"}}``, and a line for each file that could
+    not be read (left out of its split's hash)."""
+    from grace.data.content_hash import split_content_hash
+    from grace.data.yolo_layout import read_yolo_dataset
 
+    ds = read_yolo_dataset(data)
+    hashes, problems = {}, []
+    for split in sorted(ds.splits):
+        h = split_content_hash(ds, split)
+        hashes[split] = {"sha256": h.sha256, "images": h.images, "labels": h.labels}
+        problems += [p.line() for p in h.problems]
+    return hashes, problems
+
+
+def _dataset_hash(data: str | None, training: dict) -> tuple[dict | None, str | None, list[str]]:
     src = data or (training.get("args") or {}).get("data")
     if not src or not Path(src).is_file():
-        return None, None
-    return dataset_content_hash(src), str(src)
+        return None, None, []
+    hashes, problems = dataset_hashes(src)
+    return hashes, str(src), problems
+
+
+def _thresholds(path: str | Path | None, names: list[str], pt: Path) -> tuple[dict, list[str]]:
+    """The package's thresholds document: the file given (read by the one reader,
+    :mod:`grace.infer.threshold_file`, against the model's classes; its documenting fields kept),
+    else ``conf`` :data:`~grace.infer.threshold_file.DEFAULT_CONF` for every class; and warnings
+    (a file calibrated for another model)."""
+    from grace.infer.threshold_file import (
+        DEFAULT_CONF,
+        read_document,
+        read_thresholds,
+        thresholds_json,
+    )
+
+    if path is None:
+        return {"conf": DEFAULT_CONF, "per_class": {}}, []
+    warnings: list[str] = []
+    th = read_thresholds(path, names, pt, warnings.append)
+    doc = {k: v for k, v in read_document(path).items() if k != "format"}  # the writer sets it
+    return {**doc, **thresholds_json(th, names)}, warnings
 
 
 def _readme(m: dict) -> str:
@@ -121,13 +150,20 @@ def _readme(m: dict) -> str:
         else "not known (the checkpoint had no grace val metrics beside it)"
     )
     fmts = "\n".join(f"- {k}: `{v}`" for k, v in m["formats"].items())
+    hashes = (
+        "\n".join(
+            f"  - {k}: {v['sha256']} ({v['images']} images, {v['labels']} labels)"
+            for k, v in (m.get("dataset_hash") or {}).items()
+        )
+        or "  - not known"
+    )
     return f"""# Model package {m["name"]}
 
 Built by grace {m["grace_version"]} on {m["created"]} from `{m["source"]}`.
 
 ## Run it
     grace predict --weights {m["name"]} IMAGES/ --save-csv
-The package's thresholds apply unless you pass --conf or --class-conf.
+The package's thresholds apply unless you pass --conf, --class-conf or --thresholds.
 
 ## Contents
 {fmts}
@@ -135,7 +171,8 @@ The package's thresholds apply unless you pass --conf or --class-conf.
 - input size: {m["imgsz"]}x{m["imgsz"]} (letterboxed, batch 1)
 - thresholds: conf {th["conf"]:g}; per class: {per}
 - accuracy: {mline}
-- dataset content hash: {m.get("dataset_hash") or "not known"}
+- dataset content hash per split (sorted sha256sum lines of its images and labels):
+{hashes}
 - every file's SHA-256 is in package.json; a changed file is refused at load.
 """
 
@@ -149,7 +186,8 @@ def build_package(
     data: str | None = None,
     imgsz: int | None = None,
 ) -> dict:
-    """Build a package from a PyTorch checkpoint; returns the manifest plus ``path``.
+    """Build a package from a PyTorch checkpoint; returns the manifest plus ``path`` and
+    ``warnings`` (e.g. a thresholds file calibrated for another model).
 
     Parameters
     ----------
@@ -158,7 +196,8 @@ def build_package(
     out
         The package folder (or, with ``zip_output``, the ``.zip`` file; ``.zip`` is added).
     thresholds
-        A thresholds file (``{"conf": 0.25, "per_class": {"name": t}}``); default conf 0.25.
+        A thresholds file (what ``grace calibrate`` writes, or ``{"conf": 0.25, "per_class":
+        {"name": t}}``; :mod:`grace.infer.threshold_file`); default conf 0.25 for every class.
     formats
         Comma-separated among ``pt``, ``openvino``, ``onnx``.
     data
@@ -169,6 +208,7 @@ def build_package(
     from grace.deploy.export import default_imgsz, export_model, exported_name
     from grace.deploy.runtime import load_model, require_pytorch
     from grace.infer.predictor import _names
+    from grace.infer.threshold_file import write_thresholds
 
     fmts = parse_formats(formats)
     pt = require_pytorch(weights)
@@ -178,12 +218,12 @@ def build_package(
     model, _ = load_model(pt)
     names = _names(model)
     size = int(imgsz or default_imgsz(model))
-    th = read_thresholds(thresholds, names) if thresholds else dict(DEFAULT_THRESHOLDS)
-    th = check_thresholds(th, names, str(thresholds or "thresholds"))
+    th_doc, warnings = _thresholds(thresholds, names, pt)
+    th = {"conf": th_doc["conf"], "per_class": th_doc["per_class"]}
     run = _run_dir(pt)
     metrics_path = _metrics_file(pt, run)
     training, training_files = _training(run)
-    dataset_hash, dataset_src = _dataset_hash(data, training)
+    dataset_hash, dataset_src, dataset_problems = _dataset_hash(data, training)
     manifest: dict = {
         "schema": SCHEMA,
         "name": out.stem if zip_output else out.name,
@@ -199,6 +239,7 @@ def build_package(
         "training": training,
         "dataset_hash": dataset_hash,
         "dataset": dataset_src,
+        "dataset_problems": dataset_problems,
     }
     with staging_dir(out.parent, out.name) as staging:
         root = staging / "pkg"
@@ -213,7 +254,7 @@ def build_package(
             assert Path(e.path).name == exported_name("model", f, False)
         if "pt" not in fmts:
             (root / "model.pt").unlink()
-        (root / THRESHOLDS).write_text(json.dumps(th, indent=1) + "\n", encoding="utf-8")
+        write_thresholds(root / THRESHOLDS, th_doc)  # the one writer of the format
         if metrics_path is not None:
             shutil.copy2(metrics_path, root / "metrics.json")
         if training_files:
@@ -222,7 +263,7 @@ def build_package(
                 shutil.copy2(f, root / "training" / f.name)
         (root / "README.md").write_text(_readme(manifest), encoding="utf-8")
         manifest["files"] = {
-            p.relative_to(root).as_posix(): sha256_of(p)
+            p.relative_to(root).as_posix(): sha256_file(p)
             for p in sorted(root.rglob("*"))
             if p.is_file()
         }
@@ -236,4 +277,4 @@ def build_package(
             replace_path(archive, out)
         else:
             replace_path(root, out)
-    return {"path": str(out), **manifest}
+    return {"path": str(out), **manifest, "warnings": warnings}

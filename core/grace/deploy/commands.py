@@ -41,6 +41,8 @@ def _cmd_package(a: argparse.Namespace) -> dict:
 
     m = build_package(a.weights, a.out, thresholds=a.thresholds, formats=a.formats,
                       zip_output=a.zip, data=a.data, imgsz=a.imgsz)  # fmt: skip
+    for w in m.get("warnings", []):
+        print(f"warning: {w}", file=sys.stderr)
     if a.json:
         return m
     return {"package": m["path"], "formats": m["formats"], "files": len(m["files"])}
@@ -107,7 +109,10 @@ def add_deploy_commands(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("package", help="one folder (or zip) for the line: model, thresholds, ...")
     p.add_argument("--weights", required=True, help="the PyTorch checkpoint (.pt)")
-    p.add_argument("--thresholds", help='JSON {"conf": 0.25, "per_class": {"name": t}}')
+    p.add_argument(
+        "--thresholds",
+        help='thresholds file: grace calibrate\'s, or {"conf": 0.25, "per_class": {"name": t}}',
+    )
     p.add_argument("--formats", default="pt,openvino", help="among pt,openvino,onnx (%(default)s)")
     p.add_argument("--out", required=True, metavar="PKG", help="package folder (or .zip)")
     p.add_argument("--zip", action="store_true", help="write PKG.zip instead of a folder")
@@ -145,7 +150,8 @@ def add_deploy_commands(sub: argparse._SubParsersAction) -> None:
     i.add_argument(
         "--thresholds",
         metavar="FILE|auto",
-        help="per-class thresholds (default: the package's, else 0.25)",
+        help="per-class thresholds from grace calibrate (auto: <weights stem>.thresholds.json "
+        "beside the model); used instead of a package's own (default: the package's, else 0.25)",
     )
     i.add_argument("--imgsz", type=int, help="input size (default: the model's)")
     i.add_argument("--device", default="", help="cpu, 0, ... (default: auto)")

@@ -2,7 +2,7 @@
 exporter, offline, then the exported model evaluated next to the original.
 
 The exporter runs on a copy of the checkpoint in a staging folder inside ``--out`` (Ultralytics
-writes beside the weights), at batch 1, a fixed input size, FP32 (``half=False``), without
+writes beside the weights), at batch 1, a fixed input size, FP32 (``quantize=32``), without
 graph simplification (which would need ``onnxslim``). INT8 is OpenVINO post-training
 quantisation by nncf calibrated on the user's own dataset (its train split, else val; the
 data.yaml is ours, resolved to absolute folders, so Ultralytics never looks for a download).
@@ -91,7 +91,8 @@ def export_model(
     out
         Folder for the export (default: beside the checkpoint).
     fraction
-        Share of the calibration split used (Ultralytics' ``fraction``; nncf takes at most 300).
+        Share of the calibration split used (Ultralytics' ``fraction``; nncf takes every image
+        given).
 
     Returns
     -------
@@ -119,14 +120,15 @@ def export_model(
     with staging_dir(out_dir, name) as staging:
         copy = staging / pt.name
         shutil.copy2(pt, copy)
-        kwargs = dict(format=fmt, imgsz=size, half=False, dynamic=False, batch=1, device="cpu")
+        # quantize=32 is FP32 (Ultralytics' replacement of half=False), 8 is INT8 (of int8=True)
+        kwargs = dict(format=fmt, imgsz=size, quantize=8 if int8 else 32, dynamic=False, batch=1,
+                      device="cpu")  # fmt: skip
         calibration = None
         if fmt == "onnx":
             kwargs["simplify"] = False
         if int8:
             yaml_path, calibration = _calibration(data, staging)
-            kwargs.update(int8=True, data=str(yaml_path), split=calibration["split"],
-                          fraction=fraction)  # fmt: skip
+            kwargs.update(data=str(yaml_path), split=calibration["split"], fraction=fraction)
         try:
             from ultralytics import YOLO
 

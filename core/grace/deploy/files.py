@@ -5,7 +5,6 @@ single files)."""
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import tempfile
@@ -14,15 +13,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from grace.errors import GraceError
-
-
-def sha256_of(path: str | Path) -> str:
-    """SHA-256 of a file's bytes, as hex."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _mkdir(folder: Path) -> None:

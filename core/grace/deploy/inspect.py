@@ -12,7 +12,8 @@ and judged at the thresholds in force (a ``--thresholds`` file, else a package's
   already taken there by other content gets the SHA-256's first 12 hex digits appended);
 - detections within ``review_band`` of their threshold become review items (queue
   ``uncertain``, kind ``near_threshold``, :func:`grace.review.queues.uncertain_queue`);
-- verdict, detections, model path and SHA-256, thresholds, latency (decode + predict) and time
+- verdict, detections, model path and SHA-256 (:func:`grace.deploy.runtime.model_sha256`, as in
+  every record and review store), thresholds, latency (decode + predict) and time
   go into the results store (:mod:`grace.deploy.results`) in one transaction per image, after
   the NG copy; a file that cannot be decoded is recorded ``corrupt``, one gone before it was
   read ``vanished``, each with the reason, and the watch goes on.
@@ -111,23 +112,6 @@ def default_results(watch: str | Path) -> Path:
     return w.parent / f"{w.name}.inspect.sqlite"
 
 
-def model_digest(ref) -> str:
-    """SHA-256 naming the model: of the file (``.pt``, ``.onnx``, a zipped package); of a
-    package folder's ``package.json`` (which hashes every file of it); of an OpenVINO folder's
-    ``sha256sum``-style listing of its files."""
-    from grace.data.content_hash import manifest_text
-    from grace.data.images import sha256_file
-
-    p = Path(ref.path)
-    if p.is_file():
-        return sha256_file(p)
-    if (p / "package.json").is_file():
-        return sha256_file(p / "package.json")
-    entries = [(f.relative_to(p).as_posix(), sha256_file(f)) for f in sorted(p.rglob("*"))
-               if f.is_file()]  # fmt: skip
-    return hashlib.sha256(manifest_text(entries).encode("utf-8")).hexdigest()
-
-
 def lowered(th: ClassThresholds, band: float) -> ClassThresholds:
     """``th`` with every threshold ``band`` lower (not below 0): what the model runs at so that
     the detections just under a threshold are seen."""
@@ -162,6 +146,7 @@ class Inspector:
     takes one file (module rules). Close it (or use it as a context manager)."""
 
     def __init__(self, req: InspectRequest, predictor=None, log: Log | None = None) -> None:
+        from grace.deploy.runtime import model_sha256
         from grace.infer.predictor import Predictor
         from grace.infer.run import PredictRequest, request_thresholds
         from grace.infer.threshold_file import thresholds_json
@@ -175,13 +160,14 @@ class Inspector:
         self.predictor = predictor
         self.names = list(predictor.names)
         preq = PredictRequest(req.model, str(self.watch), thresholds=req.thresholds)
-        self.th, source = request_thresholds(preq, predictor, log)
+        ref = getattr(predictor, "ref", None)
+        self.th, source = request_thresholds(preq, self.names, log, ref)
         predictor.thresholds = lowered(self.th, req.review_band)
         if fresh:
             predictor.warmup()
         self.th_json = thresholds_json(self.th, self.names)
         self.model_path = str(Path(req.model).expanduser().resolve())
-        self.model_sha256 = model_digest(predictor.ref) if hasattr(predictor, "ref") else ""
+        self.model_sha256 = model_sha256(self.model_path) if Path(self.model_path).exists() else ""
         meta = {"source": {"watch": str(self.watch)},
                 "model": {"path": self.model_path, "sha256": self.model_sha256},
                 "thresholds": self.th_json, "thresholds_from": source,

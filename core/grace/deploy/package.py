@@ -8,14 +8,16 @@ Layout of a package ``PKG/``::
     model.pt            the PyTorch checkpoint (format "pt")
     model_openvino_model/   OpenVINO FP32 (format "openvino"; "openvino-int8": model_int8_...)
     model.onnx          ONNX (format "onnx")
-    thresholds.json     {"conf": 0.25, "per_class": {"name": t}}
+    thresholds.json     the thresholds file (:mod:`grace.infer.threshold_file`'s format:
+                        ``conf``, ``per_class`` by class name, and what documents them)
     metrics.json        the run's ``grace val`` metrics, when known
     training/           the run's args.yaml and grace.json, when known
     README.md           for the line
 
 ``--weights PKG`` (folder or ``.zip``) works wherever a model is accepted
 (:func:`grace.deploy.runtime.resolve_model` calls :func:`open_package`); every file is checked
-against its SHA-256 first, and a package's thresholds apply unless the user sets others.
+against its SHA-256 first, and a package's thresholds (its ``thresholds.json``, read by the one
+reader :func:`grace.infer.threshold_file.read_thresholds`) apply unless the user sets others.
 """
 
 from __future__ import annotations
@@ -26,9 +28,8 @@ import shutil
 import tempfile
 import zipfile
 from pathlib import Path
-from typing import Any
 
-from grace.deploy.files import sha256_of
+from grace.data.images import sha256_file
 from grace.deploy.runtime import ModelRef
 from grace.errors import GraceError
 
@@ -37,37 +38,6 @@ THRESHOLDS = "thresholds.json"
 FORMAT_ORDER = ("openvino", "onnx", "pt")  # what a package runs by default, fastest first
 PACKAGE_FORMATS = ("pt", "openvino", "onnx")
 SCHEMA = 1
-
-
-def read_thresholds(path: str | Path, names: list[str]) -> dict:
-    """A thresholds file ``{"conf": 0.25, "per_class": {"name": t}}``, checked against the
-    model's class names; one :class:`GraceError` line naming the file and the value otherwise."""
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise GraceError(f"{path}: thresholds file not found") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise GraceError(f"{path}: not a JSON thresholds file ({type(e).__name__})") from None
-    return check_thresholds(data, names, str(path))
-
-
-def check_thresholds(data: Any, names: list[str], where: str) -> dict:
-    """``data`` as a thresholds dict with numbers in [0, 1] (per class: above 1 hides a class)
-    and only the model's class names."""
-    if not isinstance(data, dict) or "conf" not in data:
-        raise GraceError(f'{where}: expected {{"conf": 0.25, "per_class": {{"name": t}}}}')
-    conf = data["conf"]
-    if isinstance(conf, bool) or not isinstance(conf, (int, float)) or not 0 <= conf <= 1:
-        raise GraceError(f"{where}: conf {conf!r} must be a number between 0 and 1")
-    per_class = data.get("per_class") or {}
-    if not isinstance(per_class, dict):
-        raise GraceError(f"{where}: per_class must map class names to thresholds")
-    for name, t in per_class.items():
-        if name not in names:
-            raise GraceError(f"{where}: the model has no class {name!r} ({', '.join(names)})")
-        if isinstance(t, bool) or not isinstance(t, (int, float)) or t < 0:
-            raise GraceError(f"{where}: {name} threshold {t!r} must be a number >= 0")
-    return {"conf": float(conf), "per_class": {str(k): float(v) for k, v in per_class.items()}}
 
 
 # ----------------------------------------------------------------------------- opening
@@ -130,7 +100,7 @@ def verify_files(folder: Path, manifest: dict, where: str | Path) -> None:
         f = folder / rel
         if not f.is_file():
             raise GraceError(f"{where}: {rel} is listed in {MANIFEST} but missing")
-        if sha256_of(f) != digest:
+        if sha256_file(f) != digest:
             raise GraceError(
                 f"{where}: {rel} does not match its SHA-256 in {MANIFEST} (changed or damaged)"
             )
@@ -153,7 +123,7 @@ def open_package(path: str | Path, prefer: str | None = None) -> ModelRef:
         kind,
         folder / formats[kind],
         package=folder,
-        thresholds=manifest.get("thresholds"),
+        thresholds=folder / THRESHOLDS if THRESHOLDS in manifest["files"] else None,
         imgsz=manifest.get("imgsz"),
         manifest=manifest,
     )

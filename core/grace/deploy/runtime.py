@@ -8,7 +8,8 @@ Every command that takes a model (``grace predict``, ``grace val``, ``grace expo
   Ultralytics' ``metadata.yaml``);
 - an ONNX file (``.onnx``, Ultralytics' metadata inside);
 - a model package (a folder with ``package.json``, or its ``.zip``; :mod:`grace.deploy.package`),
-  which brings its own thresholds and input size.
+  which brings its own thresholds (its ``thresholds.json``, read by the one reader,
+  :func:`grace.infer.threshold_file.read_thresholds`) and input size.
 
 Exported models load with ``ultralytics.YOLO(path, task="detect")`` and predict through the same
 Ultralytics predictor as checkpoints; class names come from their metadata. Where a PyTorch
@@ -44,7 +45,8 @@ class ModelRef:
     package
         The package folder (unpacked) when ``path`` is a package, else ``None``.
     thresholds
-        A package's thresholds (``{"conf": ..., "per_class": {name: t}}``), else ``None``.
+        A package's thresholds file (its ``thresholds.json``), else ``None``; read it with
+        :func:`package_thresholds`.
     imgsz
         The fixed input size of an exported model or a package, else ``None``.
     manifest
@@ -55,7 +57,7 @@ class ModelRef:
     kind: str
     weights: Path
     package: Path | None = None
-    thresholds: dict | None = None
+    thresholds: Path | None = None
     imgsz: int | None = None
     manifest: dict = field(default_factory=dict)
 
@@ -226,6 +228,35 @@ def load_model(path: str | Path | ModelRef, prefer: str | None = None):
             f"{ref.path}: not a loadable {ref.kind} model ({type(cause).__name__}: {reason[:200]})"
         ) from None
     return model, ref
+
+
+def package_thresholds(ref: ModelRef, names: list[str]):
+    """A package's thresholds as :class:`~grace.infer.thresholds.ClassThresholds` (read by
+    :func:`grace.infer.threshold_file.read_thresholds`), or ``None`` when ``ref`` is no package
+    or holds none."""
+    if ref.thresholds is None:
+        return None
+    from grace.infer.threshold_file import read_thresholds
+
+    return read_thresholds(ref.thresholds, names)
+
+
+def model_sha256(path: str | Path) -> str:
+    """The SHA-256 that identifies a model: a file's bytes (``.pt``, ``.onnx``, a package zip);
+    for a folder (an OpenVINO model, a package folder), the SHA-256 of the ``sha256sum``-style
+    lines of every file in it, sorted by relative path (the rule of
+    :func:`grace.data.content_hash.manifest_text`), so a copy of the folder has the same hash."""
+    from grace.data.images import sha256_file
+
+    p = Path(path)
+    if not p.is_dir():
+        return sha256_file(p)
+    import hashlib
+
+    from grace.data.content_hash import manifest_text
+
+    entries = [(f.relative_to(p).as_posix(), sha256_file(f)) for f in p.rglob("*") if f.is_file()]
+    return hashlib.sha256(manifest_text(entries).encode("utf-8")).hexdigest()
 
 
 def pin_fp32(model, ref: ModelRef) -> bool:

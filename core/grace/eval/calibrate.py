@@ -30,7 +30,7 @@ from grace.eval.calibration import (
 )
 from grace.eval.matching import match_image
 from grace.eval.records import ImageRecord
-from grace.infer.threshold_file import default_path, sha256_of, write_thresholds
+from grace.infer.threshold_file import default_path, write_thresholds
 
 RULE = " ".join((calibration.__doc__ or "").split())
 
@@ -161,6 +161,7 @@ def calibrate_records(
 
 
 def _val_dir_records(val_dir: Path, weights: str, imgsz: int | None):
+    from grace.deploy.runtime import model_sha256
     from grace.eval.pairing import read_predictions
 
     npz = val_dir / "predictions.npz"
@@ -174,7 +175,7 @@ def _val_dir_records(val_dir: Path, weights: str, imgsz: int | None):
         )
     evaluated = info.get("weights")
     if evaluated and Path(evaluated).resolve() != Path(weights).resolve():
-        same = Path(evaluated).is_file() and sha256_of(evaluated) == sha256_of(weights)
+        same = Path(evaluated).exists() and model_sha256(evaluated) == model_sha256(weights)
         if not same:
             raise GraceError(f"{npz}: holds the detections of {evaluated}, not of {weights}")
     if imgsz is not None and info.get("imgsz") not in (None, imgsz):
@@ -199,14 +200,15 @@ def calibrate(
     Parameters
     ----------
     weights
-        Checkpoint.
+        The model: a checkpoint, an exported model or a package
+        (:func:`grace.deploy.runtime.resolve_model`; its scores are the ones calibrated).
     data
         YOLO ``data.yaml`` (its val split); may be None with ``val_dir``.
     target, class_targets
         ``f1`` / ``recall=R`` / ``precision=P``, and ``NAME=KIND:VALUE`` overrides.
     imgsz, batch, device
-        Settings of the deployed evaluation (``imgsz`` None: the val dir's, else
-        ``default_imgsz``).
+        Settings of the deployed evaluation (``imgsz`` None: the val dir's, else an exported
+        model's or package's own input size, else ``default_imgsz``).
     out
         The thresholds file; default :func:`grace.infer.threshold_file.default_path`.
     val_dir
@@ -218,6 +220,9 @@ def calibrate(
         What is written (see :func:`calibrate_records`) plus ``model``, ``model_sha256``,
         ``data``, ``protocol``, ``imgsz``, ``images``, ``rule``, ``problems`` and ``file``.
     """
+    from grace.deploy.runtime import model_sha256, resolve_model
+
+    ref = resolve_model(weights)  # not a model: one line, before any evaluation
     tgt = parse_target(target)
     if val_dir is not None:
         records, names, info = _val_dir_records(Path(val_dir), weights, imgsz)
@@ -228,7 +233,7 @@ def calibrate(
         from grace.eval.pairing import read_predictions
         from grace.eval.validate import validate
 
-        imgsz = imgsz or default_imgsz
+        imgsz = imgsz or ref.imgsz or default_imgsz
         with tempfile.TemporaryDirectory(prefix="grace-calibrate-") as tmp:
             r = validate(weights, data, imgsz=imgsz, batch=batch, device=device, out=tmp,
                          protocol="deployed")  # fmt: skip
@@ -238,7 +243,7 @@ def calibrate(
     path = Path(out) if out else default_path(weights)
     doc.update(
         model=str(weights),
-        model_sha256=sha256_of(weights),
+        model_sha256=model_sha256(weights),
         data=None if data is None else str(data),
         protocol="deployed",
         imgsz=imgsz,

@@ -183,9 +183,13 @@ def add_eval_commands(sub: argparse._SubParsersAction, defaults) -> None:
         description="Choose each class's confidence threshold on the val split and write them "
         "beside the weights as <stem>.thresholds.json (grace predict --thresholds auto).",
     )
-    k.add_argument("--weights", required=True)
+    k.add_argument("--weights", required=True, help=".pt, OpenVINO folder, .onnx or package")
     k.add_argument("--data", help="YOLO data.yaml (required unless --val-dir)")
-    k.add_argument("--imgsz", type=int, help=f"inference size (default {defaults.imgsz})")
+    k.add_argument(
+        "--imgsz",
+        type=int,
+        help=f"inference size (default: an exported model's or package's, else {defaults.imgsz})",
+    )
     k.add_argument("--batch", type=int, default=defaults.batch)
     k.add_argument("--device", default="")
     k.add_argument(
@@ -229,7 +233,11 @@ def add_eval_commands(sub: argparse._SubParsersAction, defaults) -> None:
         help="one self-contained HTML report of a run or a checkpoint (figures embedded)",
     )
     r.add_argument("run", nargs="?", metavar="RUN", help="a run directory (or --weights/--data)")
-    r.add_argument("--weights", help="a checkpoint (with --data) instead of a run")
+    r.add_argument(
+        "--weights",
+        help="a PyTorch checkpoint (.pt, with --data) instead of a run; an exported model or a "
+        "package is refused (the report reads the checkpoint and draws its Eigen-CAM)",
+    )
     r.add_argument("--data", help="data.yaml to evaluate on (default: the run's)")
     r.add_argument("--imgsz", type=int, help="evaluation size (default: the training size)")
     r.add_argument(

@@ -74,7 +74,9 @@ def add_infer_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "predict",
         help="detect defects in images, folders, videos, cameras and streams",
-        description="Detect defects with a checkpoint (ours or plain Ultralytics).",
+        description="Detect defects with a checkpoint (ours or plain Ultralytics), an exported "
+        "model (OpenVINO folder, .onnx) or a model package. Thresholds: --conf/--class-conf, "
+        "over --thresholds FILE|auto, over a package's own, over the default conf 0.25.",
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -94,7 +96,8 @@ def add_infer_commands(sub: argparse._SubParsersAction) -> None:
         "--thresholds",
         metavar="FILE|auto",
         help="per-class thresholds from grace calibrate (auto: <weights stem>.thresholds.json "
-        "beside the weights); --conf and --class-conf override it",
+        "beside the weights); used instead of a package's own; --conf and --class-conf "
+        "override it",
     )
     p.add_argument(
         "--class-conf",

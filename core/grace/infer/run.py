@@ -19,11 +19,11 @@ from grace.infer.predictor import FramePredictor, FrameResult, Predictor
 from grace.infer.sources import SourceSpec, open_source, resolve_source
 from grace.infer.stamp import make_stamp
 from grace.infer.summary import Summary
+from grace.infer.threshold_file import DEFAULT_CONF
 from grace.infer.thresholds import ClassThresholds, make_thresholds
 from grace.infer.writers import Outputs
 
 DEFAULT_OUT = Path("runs/grace/predict")
-DEFAULT_CONF = 0.25
 
 
 @dataclass
@@ -32,7 +32,7 @@ class PredictRequest:
 
     weights: str
     source: str
-    conf: float | None = None  # None: the thresholds file's or a package's, else DEFAULT_CONF
+    conf: float | None = None  # None: the thresholds file's, a package's, else DEFAULT_CONF
     class_conf: Sequence[str] | Mapping[str, float] = field(default_factory=list)
     thresholds: str | None = None  # a grace calibrate file, or "auto" (beside the weights)
     iou: float = 0.7
@@ -96,13 +96,22 @@ def _settings(req: PredictRequest, predictor: FramePredictor, batch: int) -> dic
 
 
 def request_thresholds(
-    req: PredictRequest, predictor: FramePredictor, log: Log
+    req: PredictRequest, names: list[str], log: Log, ref=None
 ) -> tuple[ClassThresholds, str]:
-    """The thresholds in force and where they come from (``file``, ``package``, ``user`` or
-    ``default``): a ``--thresholds`` file under ``conf`` and ``class_conf`` (each overriding the
-    file for its class); else the user's (``--conf`` or ``--class-conf`` given: a package's
-    thresholds are then not used at all), a model package's, or the default :data:`DEFAULT_CONF`."""
-    names = list(predictor.names)
+    """The thresholds in force and where they come from, by precedence: ``conf`` and
+    ``class_conf`` (the user's; each overrides its value) over the thresholds file
+    ``req.thresholds`` (``FILE`` or ``auto``) over a model package's own thresholds (``ref``, a
+    :class:`grace.deploy.runtime.ModelRef`; used whole, and only when the user gave none of the
+    others) over :data:`DEFAULT_CONF`. Every file is read by the one reader,
+    :func:`grace.infer.threshold_file.read_thresholds`.
+
+    Returns
+    -------
+    tuple
+        ``(thresholds, source)``; ``source`` is ``file`` (``file+user`` with the user's
+        overrides on top), ``package``, ``user`` or ``default``.
+    """
+    user = req.conf is not None or bool(req.class_conf)
     if req.thresholds:
         from grace.infer.threshold_file import read_thresholds, resolve_path
 
@@ -111,15 +120,22 @@ def request_thresholds(
         conf = base.conf if req.conf is None else req.conf
         extra = make_thresholds(conf, req.class_conf, names)
         log(f"thresholds from {path}: conf {conf:g}, per class {base.describe(names)}")
-        return ClassThresholds(extra.conf, {**base.per_class, **extra.per_class}), "file"
-    ref = getattr(predictor, "ref", None)
-    package = getattr(ref, "thresholds", None)
-    if req.conf is None and not req.class_conf and package:
-        per_class = package.get("per_class") or {}
-        return make_thresholds(package.get("conf", DEFAULT_CONF), per_class, names), "package"
+        th = ClassThresholds(extra.conf, {**base.per_class, **extra.per_class})
+        return th, "file+user" if user else "file"
+    if not user and ref is not None:
+        from grace.deploy.runtime import package_thresholds
+
+        th = package_thresholds(ref, names)
+        if th is not None:
+            log(f"thresholds from the package {ref.path}: conf {th.conf:g}, per class "
+                f"{th.describe(names)}")  # fmt: skip
+            return th, "package"
     conf = DEFAULT_CONF if req.conf is None else req.conf
-    source = "default" if req.conf is None and not req.class_conf else "user"
-    return make_thresholds(conf, req.class_conf, names), source
+    return make_thresholds(conf, req.class_conf, names), "user" if user else "default"
+
+
+def _thresholds(req: PredictRequest, predictor: FramePredictor, log: Log):
+    return request_thresholds(req, list(predictor.names), log, getattr(predictor, "ref", None))
 
 
 def run_predict(
@@ -160,14 +176,13 @@ def run_predict(
     # a camera or stream is opened first: a bad index or URL fails before the model loads
     source = open_source(spec, req.live, req.reconnect, req.timeout, log)
     try:
-        fresh = predictor is None
         if predictor is None:
             predictor = Predictor(req.weights, iou=req.iou, imgsz=req.imgsz, device=req.device,
                                   max_det=req.max_det)  # fmt: skip
-        # a bad thresholds file fails before the warm-up
-        predictor.thresholds, thresholds_from = request_thresholds(req, predictor, log)
-        if fresh:
+            predictor.thresholds, thresholds_from = _thresholds(req, predictor, log)
             predictor.warmup()
+        else:
+            predictor.thresholds, thresholds_from = _thresholds(req, predictor, log)
         stamp = predictor.model_name
         if out_dir is not None and (req.save_csv or req.save_json):
             stamp = make_stamp(req.weights, predictor.thresholds, time.time())

@@ -1,6 +1,6 @@
 """What every exported detection says about where it came from: the model's full path and
 SHA-256, the threshold in force for its class, the video position and the time (pure but for
-hashing the checkpoint file)."""
+hashing the model)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from grace.data.images import sha256_file
 from grace.infer.thresholds import ClassThresholds
 
 
@@ -59,8 +58,11 @@ class RunStamp:
 
 
 def make_stamp(weights: str | Path, thresholds: ClassThresholds, started: float) -> RunStamp:
-    """The stamp of a run of the checkpoint ``weights`` (hashes the file: call it off the GUI
-    thread; an exported model folder gets no hash)."""
+    """The stamp of a run of the model ``weights`` (hashes it, a file or a folder such as an
+    OpenVINO model or a package, by :func:`grace.deploy.runtime.model_sha256`: call it off the
+    GUI thread; a path that is gone gets no hash)."""
+    from grace.deploy.runtime import model_sha256
+
     path = Path(weights).expanduser().resolve()
-    digest = sha256_file(path) if path.is_file() else ""
+    digest = model_sha256(path) if path.exists() else ""
     return RunStamp(path.name, str(path), digest, thresholds, started)

@@ -18,7 +18,6 @@ two models in one folder, each keep their own).
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -38,15 +37,6 @@ def default_path(weights: str | Path) -> Path:
     """``<dir>/<stem>.thresholds.json`` beside ``weights``."""
     w = Path(weights)
     return w.with_name(w.stem + SUFFIX)
-
-
-def sha256_of(path: str | Path) -> str:
-    """Hex SHA-256 of a file's bytes."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def write_thresholds(path: str | Path, doc: Mapping[str, Any]) -> Path:
@@ -113,7 +103,8 @@ def read_thresholds(
     names
         The model's classes; a class of the file that the model lacks is a :class:`GraceError`.
     weights
-        The checkpoint the thresholds will be used with: when the file records another
+        The model the thresholds will be used with (a checkpoint, an exported model or a
+        package, as given to ``--weights``): when the file records another
         ``model_sha256``, ``warn`` is told (thresholds calibrated for another model).
     warn
         Receives warning lines.
@@ -124,8 +115,10 @@ def read_thresholds(
     except GraceError as e:
         raise GraceError(f"{path}: {e}") from None
     recorded = doc.get("model_sha256")
-    if weights is not None and warn is not None and recorded and Path(weights).is_file():
-        if sha256_of(weights) != recorded:
+    if weights is not None and warn is not None and recorded and Path(weights).exists():
+        from grace.deploy.runtime import model_sha256
+
+        if model_sha256(weights) != recorded:
             warn(
                 f"{path}: calibrated for another model ({doc.get('model')}, sha256 "
                 f"{str(recorded)[:12]}...) than {weights}; re-run grace calibrate"

@@ -115,7 +115,9 @@ def add_review_commands(sub: argparse._SubParsersAction) -> None:
 
     n = rs.add_parser("new", help="make a review store (a queue) from a model's results")
     n.add_argument("store", help="the new store file (e.g. review.db)")
-    n.add_argument("--weights", required=True, help="the model reviewed")
+    n.add_argument(
+        "--weights", required=True, help="the model reviewed: .pt, OpenVINO folder, .onnx, package"
+    )
     src = n.add_mutually_exclusive_group(required=True)
     src.add_argument("--data", help="labelled dataset: the errors of grace val on --split")
     src.add_argument("--images", help="folder of unlabelled images (the model runs on it)")
@@ -125,7 +127,8 @@ def add_review_commands(sub: argparse._SubParsersAction) -> None:
                    "default for --weights; grace val runs when it holds no output)")  # fmt: skip
     n.add_argument("--queue", choices=("errors", "uncertain", "spot"),
                    help="default: errors with --data, else uncertain")  # fmt: skip
-    n.add_argument("--thresholds", help='JSON {"conf": 0.25, "per_class": {"NAME": 0.4}}')
+    n.add_argument("--thresholds", help='JSON {"conf": 0.25, "per_class": {"NAME": 0.4}} '
+                   "(default: a package's own, else conf 0.25)")  # fmt: skip
     n.add_argument(
         "--band",
         type=float,

@@ -78,7 +78,7 @@ def _val_output(req: NewStore, log: Callable[[str], None]) -> Path:
         from grace.eval.validate import validate
 
         log(f"grace review: no grace val output at {out}; running grace val (--out {out})")
-        validate(req.weights, req.data, imgsz=req.imgsz or 640, device=req.device, out=out)
+        validate(req.weights, req.data, imgsz=req.imgsz, device=req.device, out=out)
     try:
         metrics = json.loads(needed[0].read_text(encoding="utf-8"))
     except (OSError, ValueError) as e:
@@ -121,7 +121,7 @@ def _predicted(req: NewStore, weights: str, th_file: str | None, log):
     from grace.infer.run import PredictRequest, run_predict
 
     p = Predictor(weights, imgsz=req.imgsz, device=req.device)
-    th = read_thresholds(th_file, p.names) if th_file else ClassThresholds(0.25)
+    th = read_thresholds(th_file, p.names) if th_file else _default_thresholds(p.ref, p.names)
     floor = max(0.0, th.floor - req.band)
     records: list[ImageRecord] = []
 
@@ -194,7 +194,10 @@ def _from_predictions(req: NewStore) -> tuple[list[ImageRecord], list[str], Clas
             str(p), int(rs[0]["width"]), int(rs[0]["height"]),
             boxes=[[r["x1"], r["y1"], r["x2"], r["y2"]] for r in rs],
             scores=[r["confidence"] for r in rs], classes=[r["class_id"] for r in rs]))  # fmt: skip
-    th = read_thresholds(req.thresholds, names) if req.thresholds else ClassThresholds(0.25)
+    if req.thresholds:
+        th = read_thresholds(req.thresholds, names)
+    else:
+        th = _default_thresholds(req.weights, names)
     settings = summary.get("settings", {})
     saved = make_thresholds(settings.get("conf", 0.0), settings.get("class_conf") or {}, names)
     for c, name in enumerate(names):
@@ -207,10 +210,19 @@ def _from_predictions(req: NewStore) -> tuple[list[ImageRecord], list[str], Clas
     return records, names, th
 
 
-def _model_names(weights: str) -> list[str]:
-    from grace.nn.checkpoint import load_yolo
+def _default_thresholds(model, names: list[str]) -> ClassThresholds:
+    """Without ``--thresholds``: a model package's own thresholds, else conf 0.25 for all."""
+    from grace.deploy.runtime import ModelRef, package_thresholds, resolve_model
+    from grace.infer.threshold_file import DEFAULT_CONF
 
-    names = load_yolo(weights).names
+    ref = model if isinstance(model, ModelRef) else resolve_model(model)
+    return package_thresholds(ref, list(names)) or ClassThresholds(DEFAULT_CONF)
+
+
+def _model_names(weights: str) -> list[str]:
+    from grace.deploy.runtime import load_model
+
+    names = load_model(weights)[0].names
     return [str(names[k]) for k in sorted(names)] if isinstance(names, dict) else list(names)
 
 
@@ -235,15 +247,17 @@ def make_store(req: NewStore, log: Callable[[str], None] = _log) -> dict[str, An
         raise GraceError(f"--fraction {req.fraction}: must lie in (0, 1]")
     if req.imgsz is not None:
         check_values(imgsz=req.imgsz)
+    from grace.deploy.runtime import model_sha256, resolve_model
+
     for w in (req.weights, req.second_weights):
-        if w and not Path(w).is_file():
-            raise GraceError(f"{w}: weights file not found")
+        if w:
+            resolve_model(w)  # a checkpoint, an exported model or a package; else one line
     store = Path(req.store)
     if store.exists():
         raise GraceError(f"{store}: exists; a review store is made once (choose a new file)")
     if not store.parent.is_dir():
         raise GraceError(f"{store.parent}: folder not found")
-    model_sha = sha256_file(req.weights)
+    model_sha = model_sha256(req.weights)
     if req.data:
         images, items, th = _errors(req, log)
         names = _dataset_names(req.data)
@@ -262,7 +276,7 @@ def make_store(req: NewStore, log: Callable[[str], None] = _log) -> dict[str, An
                               classes=r.classes) for r in rb]  # fmt: skip
             images, items = queues.disagreement_queue(
                 records, rb, names, th, (str(Path(req.second_weights).absolute()),
-                                         sha256_file(req.second_weights)))  # fmt: skip
+                                         model_sha256(req.second_weights)))  # fmt: skip
         elif queue == "uncertain":
             images, items = queues.uncertain_queue(records, names, th, req.band)
         else:

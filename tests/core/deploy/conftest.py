@@ -7,11 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-
-REPO = Path(__file__).resolve().parents[3]
-DEMO_MODEL = REPO / "resources" / "models" / "neu-det_yolo11n_grace.pt"
-DEMO_DATA = REPO / "resources" / "demo" / "neu-det" / "data.yaml"
-IMGSZ = 128
+from _deploy_helpers import DEMO_DATA, DEMO_MODEL, IMGSZ
 
 
 @pytest.fixture(scope="session", autouse=True)

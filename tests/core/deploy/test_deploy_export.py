@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from conftest import DEMO_DATA, IMGSZ
+from _deploy_helpers import DEMO_DATA, IMGSZ
 
 pytestmark = pytest.mark.slow
 
@@ -176,7 +176,7 @@ def test_one_line_errors(demo_pt, exports, tmp_path, capsys):
             f"{ov}: an exported openvino model; this needs the PyTorch checkpoint (.pt)",
         ),
         (
-            ["cam", img + "/crazing_1.jpg", "--weights", ov, "--out", str(tmp_path / "c.png")],
+            ["cam", img + "/crazing_198.jpg", "--weights", ov, "--out", str(tmp_path / "c.png")],
             f"{ov}: an exported openvino model; this needs the PyTorch checkpoint (.pt)",
         ),
         (
@@ -210,3 +210,25 @@ def test_one_line_errors(demo_pt, exports, tmp_path, capsys):
         err = capsys.readouterr().err.strip().splitlines()
         assert err[-1].startswith(f"grace: error: {message}"), (argv, err[-3:])
         assert not any("Traceback" in line for line in err)
+
+
+def test_export_command_evaluates_next_to_pytorch(demo_pt, tmp_path, capsys):
+    """``grace export --data``: both models go through ``grace val``; the printed mAPs and delta
+    are those of the two metrics.json files it wrote."""
+    from grace.cli import main
+
+    out = tmp_path / "out"
+    argv = ["export", "--weights", str(demo_pt), "--format", "onnx", "--imgsz", str(IMGSZ),
+            "--data", str(DEMO_DATA), "--out", str(out)]  # fmt: skip
+    assert main(argv) == 0
+    stdout = capsys.readouterr().out
+    ev = out / f"{demo_pt.stem}_eval"
+    pt = json.loads((ev / "val_pytorch" / "metrics.json").read_text())
+    ex = json.loads((ev / "val_exported" / "metrics.json").read_text())
+    assert (pt["format"], ex["format"]) == ("pt", "onnx")
+    assert ex["settings"]["imgsz"] == pt["settings"]["imgsz"] == IMGSZ
+    a, b = 100 * pt["metrics"]["mAP50-95"], 100 * ex["metrics"]["mAP50-95"]
+    assert f"PyTorch {a:.2f}%  onnx {b:.2f}%" in stdout
+    delta = round(100 * (ex["metrics"]["mAP50-95"] - pt["metrics"]["mAP50-95"]), 3)
+    assert f"(delta {delta} points)" in stdout
+    assert "ratio " in stdout and (out / f"{demo_pt.stem}.onnx").is_file()

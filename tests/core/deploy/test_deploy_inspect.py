@@ -19,7 +19,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from conftest import DEMO_DATA, REPO
+from _deploy_helpers import DEMO_DATA, REPO
 
 pytestmark = pytest.mark.slow
 

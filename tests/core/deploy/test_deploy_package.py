@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import DEMO_DATA, IMGSZ
+from _deploy_helpers import DEMO_DATA, IMGSZ
 
 pytestmark = pytest.mark.slow
 
@@ -54,16 +54,29 @@ def test_manifest_lists_every_file_with_its_hash(package, demo_pt):
     assert (package / "metrics.json").read_bytes() == demo_pt.with_name(
         f"{demo_pt.stem}.metrics.json"
     ).read_bytes()
-    # the dataset hash, recomputed here from the files by the documented rule
-    from grace.data.content_hash import dataset_content_hash
+    # the dataset hash per split, by the one rule (grace.data.content_hash), as grace report
+    from grace.data.content_hash import split_content_hash
+    from grace.data.yolo_layout import read_yolo_dataset
 
-    assert m["dataset_hash"] == dataset_content_hash(DEMO_DATA) and len(m["dataset_hash"]) == 64
+    ds = read_yolo_dataset(DEMO_DATA)
+    assert set(m["dataset_hash"]) == set(ds.splits) and m["dataset_problems"] == []
+    for split, h in m["dataset_hash"].items():
+        assert h["sha256"] == split_content_hash(ds, split).sha256 and len(h["sha256"]) == 64
+    # the package's thresholds.json is the thresholds-file format, read by the one reader
+    from grace.infer.threshold_file import FORMAT, read_thresholds
+
+    doc = json.loads((package / "thresholds.json").read_text())
+    assert doc["format"] == FORMAT and doc["conf"] == 0.3
+    th = read_thresholds(package / "thresholds.json", m["classes"])
+    assert th.describe(m["classes"]) == THRESHOLDS["per_class"]
     readme = (package / "README.md").read_text()
     assert "scratches 0.9" in readme and f"{IMGSZ}x{IMGSZ}" in readme
 
 
 def test_dataset_hash_follows_the_bytes(tmp_path):
-    from grace.data.content_hash import dataset_content_hash
+    """Each split's entry is the documented manifest (sorted ``sha256sum`` lines of its images
+    and labels), recomputed here by hand."""
+    from grace.deploy.build import dataset_hashes
 
     for split in ("train", "val"):
         (tmp_path / "images" / split).mkdir(parents=True)
@@ -77,12 +90,14 @@ def test_dataset_hash_follows_the_bytes(tmp_path):
     h = lambda b: hashlib.sha256(b).hexdigest()  # noqa: E731
     img = (tmp_path / "images" / "val" / "a.jpg").read_bytes()
     label = h(b"0 0.5 0.5 0.2 0.2\n")
-    lines = ["names x", f"train/b.jpg {h(b'not decoded, only hashed')}",
-             f"val/a.jpg {h(img)}", f"val/a.jpg.txt {label}"]  # fmt: skip
-    by_hand = h("\n".join(lines).encode())
-    assert dataset_content_hash(tmp_path / "data.yaml") == by_hand
+    val = h(f"{h(img)}  images/a.jpg\n{label}  labels/a.txt\n".encode())
+    train = h(f"{h(b'not decoded, only hashed')}  images/b.jpg\n".encode())
+    hashes, problems = dataset_hashes(tmp_path / "data.yaml")
+    assert problems == []
+    assert hashes == {"train": {"sha256": train, "images": 1, "labels": 0},
+                      "val": {"sha256": val, "images": 1, "labels": 1}}  # fmt: skip
     (tmp_path / "labels" / "val" / "a.txt").write_text("0 0.5 0.5 0.2 0.3\n")
-    assert dataset_content_hash(tmp_path / "data.yaml") != by_hand
+    assert dataset_hashes(tmp_path / "data.yaml")[0]["val"]["sha256"] != val
 
 
 def _predict(*args: str) -> tuple[int, dict, str]:
@@ -113,6 +128,33 @@ def test_weights_pkg_predicts_with_the_package_thresholds(package, demo_pt, tmp_
     assert user.detections < pkg["detections"]
 
 
+def test_thresholds_precedence_user_file_package_default(package, demo_pt, tmp_path):
+    """--conf/--class-conf over --thresholds FILE|auto over the package's own over 0.25, every
+    file read by the one reader (grace.infer.threshold_file)."""
+    from grace.deploy.runtime import resolve_model
+    from grace.infer.run import PredictRequest, request_thresholds
+    from grace.infer.threshold_file import default_path, write_thresholds
+    from grace.infer.thresholds import ClassThresholds
+
+    names = json.loads((package / "package.json").read_text())["classes"]
+    ref, pt_ref = resolve_model(package), resolve_model(demo_pt)
+    cal = write_thresholds(tmp_path / "cal.json", {"conf": 0.5, "per_class": {"crazing": 0.7}})
+    c = names.index("crazing")
+
+    def th(weights=package, r=ref, **kw):
+        return request_thresholds(PredictRequest(str(weights), "x", **kw), names, lambda m: None, r)
+
+    own = ClassThresholds(0.3, {names.index("scratches"): 0.9, names.index("patches"): 0.2})
+    assert th() == (own, "package")
+    assert th(thresholds=str(cal)) == (ClassThresholds(0.5, {c: 0.7}), "file")
+    assert th(thresholds=str(cal), conf=0.1) == (ClassThresholds(0.1, {c: 0.7}), "file+user")
+    assert th(conf=0.1) == (ClassThresholds(0.1), "user")  # the package's are not used at all
+    assert th(class_conf=["crazing=0.6"]) == (ClassThresholds(0.25, {c: 0.6}), "user")
+    assert th(weights=demo_pt, r=pt_ref) == (ClassThresholds(0.25), "default")
+    write_thresholds(default_path(package), {"conf": 0.4})  # auto: <PKG>.thresholds.json
+    assert th(thresholds="auto") == (ClassThresholds(0.4), "file")
+
+
 def test_zip_package_and_a_changed_file(package, demo_pt, tmp_path, capsys):
     import shutil
 
@@ -127,7 +169,10 @@ def test_zip_package_and_a_changed_file(package, demo_pt, tmp_path, capsys):
         assert {n: hashlib.sha256(f.read(n)).hexdigest() for n in listed} == listed
         assert sorted(f.namelist()) == sorted([*listed, "package.json"])
     ref = resolve_model(z)
-    assert ref.kind == "pt" and ref.thresholds == {"conf": 0.25, "per_class": {}}
+    from grace.deploy.runtime import package_thresholds
+    from grace.infer.thresholds import ClassThresholds
+
+    assert ref.kind == "pt" and package_thresholds(ref, ["x"]) == ClassThresholds(0.25)
     # a package whose file changed after packaging is refused, naming the file
     bad = tmp_path / "bad"
     shutil.copytree(package, bad)
@@ -157,5 +202,6 @@ def test_bad_thresholds_file_is_one_line(demo_pt, tmp_path, capsys):
     argv = ["package", "--weights", str(demo_pt), "--thresholds", str(th), "--out", str(out)]
     assert main(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()[-1]
-    assert err.startswith(f"grace: error: {th}: the model has no class 'rust' (crazing, ")
+    assert err.startswith(f"grace: error: {th}: ")
+    assert "the model has no class 'rust' (crazing, " in err
     assert not out.exists() and os.listdir(tmp_path) == ["t.json"]

@@ -236,3 +236,35 @@ def test_a_restored_setup_is_shown_but_not_run(session, folder, weights, tmp_pat
     assert again.thresholds == ClassThresholds(0.4, {1: 0.8})
     gone = dict(setup, source=str(tmp_path / "gone"))
     assert not InferenceSession(cache=FakeCache()).restore_setup(gone)
+
+
+@pytest.mark.slow
+def test_an_openvino_export_runs_in_the_session(folder, tmp_path):
+    """The real predictor cache resolves --weights with grace.deploy.runtime: an OpenVINO folder
+    (a tiny random yolo11n exported at 64 here) loads, runs at its own input size, and stamps
+    its rows with the folder's path and hash."""
+    from grace.deploy.export import export_model
+    from grace.deploy.runtime import model_sha256
+    from grace.errors import GraceError
+    from grace.infer.bench import make_bench_checkpoint
+    from grace.nn.checkpoint import check_checkpoint_path
+    from grace_gui.sessions.inference_job import PredictorCache
+
+    pt = make_bench_checkpoint(tmp_path / "tiny.pt", "n", nc=2, imgsz=64)
+    ov = Path(export_model(pt, "openvino", imgsz=64, out=tmp_path / "export").path)
+    assert ov.is_dir() and ov.name == "tiny_openvino_model"
+    with pytest.raises(GraceError, match="needs the PyTorch checkpoint"):
+        check_checkpoint_path(ov)  # what the session called before: it refused every export
+    session = InferenceSession(cache=PredictorCache(size=1))
+    summary = run(session, folder, ov)[0]
+    assert summary.images == 3 and [s["file"] for s in summary.skipped] == [
+        str(folder / "d_broken.png")
+    ]
+    assert session.names == ["class0", "class1"]
+    assert summary.settings["imgsz"] == 64  # the export's own size
+    assert sorted({session.results.frames[r.frame_id].name for r in
+                   map(session.results.row, range(len(session.results)))}) == [
+        "a.png", "b.png", "c.png"
+    ]  # fmt: skip
+    assert session.stamp.model_path == str(ov.resolve())
+    assert session.stamp.model_sha256 == model_sha256(ov) != ""
