@@ -160,8 +160,10 @@ def _print_human(result: dict) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     _offline_environment()
-    out = _stdout_for_json() if getattr(args, "json", False) else sys.stdout
-    func: Callable[[argparse.Namespace], dict] = args.func
+    streams = getattr(args, "stream_stdout", False)  # lines as it goes (grace inspect)
+    out = _stdout_for_json() if getattr(args, "json", False) or streams else sys.stdout
+    args.stdout = out
+    func: Callable[[argparse.Namespace], dict | None] = args.func
     try:
         check_args(args)  # every range, --device and --weights, before anything loads
         result = func(args)
@@ -179,7 +181,8 @@ def main(argv: list[str] | None = None) -> int:
         msg = str(e).strip().splitlines()[0] if str(e).strip() else ""
         print(f"grace: error: {type(e).__name__}: {msg}", file=sys.stderr)
         return 1
-    _print_result(result, out)
+    if result is not None:  # None: the command printed as it went
+        _print_result(result, out)
     return 0
 
 

@@ -1,4 +1,4 @@
-"""``grace export`` and ``grace package``, registered by :mod:`grace.cli`."""
+"""``grace export``, ``grace package`` and ``grace inspect``, registered by :mod:`grace.cli`."""
 
 from __future__ import annotations
 
@@ -48,8 +48,44 @@ def _cmd_package(a: argparse.Namespace) -> dict:
     return {"package": m["path"], "formats": m["formats"], "files": len(m["files"])}
 
 
+def _cmd_inspect(a: argparse.Namespace) -> None:
+    """Lines (or JSON lines) on stdout as images are inspected; the summary on stderr; Ctrl-C
+    or SIGTERM ends after the current image (exit 130)."""
+    import json
+    import signal
+    import threading
+
+    from grace.deploy.inspect import InspectRequest, run_inspect
+
+    out = getattr(a, "stdout", None) or sys.stdout
+    stop = threading.Event()
+
+    def show(row) -> None:
+        out.write((json.dumps(row.as_dict()) if a.json else row.line()) + "\n")
+        out.flush()
+
+    def on_signal(_sig, _frame) -> None:
+        stop.set()
+
+    old = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        summary = run_inspect(
+            InspectRequest(model=a.model, watch=a.watch, results=a.results, ng_dir=a.ng_dir,
+                           review_band=a.review_band, thresholds=a.thresholds, imgsz=a.imgsz,
+                           device=a.device, poll=a.poll, max_images=a.max_images,
+                           timeout=a.timeout),
+            on_result=show, stop=stop,
+        )  # fmt: skip
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+    print(summary.line(), file=sys.stderr, flush=True)
+    if summary.stop_reason == "stopped":
+        raise KeyboardInterrupt  # the CLI's exit 130 ("grace: interrupted")
+
+
 def add_deploy_commands(sub: argparse._SubParsersAction) -> None:
-    """Register ``grace export`` and ``grace package``."""
+    """Register ``grace export``, ``grace package`` and ``grace inspect``."""
     e = sub.add_parser(
         "export",
         help="export a checkpoint to OpenVINO (FP32/INT8) or ONNX for CPU inspection stations",
@@ -84,3 +120,45 @@ def add_deploy_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--imgsz", type=int, help="input size (default: the checkpoint's)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_package)
+
+    i = sub.add_parser(
+        "inspect",
+        help="watch a folder the line drops images into: verdict OK/NG per image, NG copies, "
+        "uncertain detections to review",
+        description="Inspect each new image of a folder once it is fully written (a growing file "
+        "or a temporary name such as .tmp/.part is waited for). Verdict NG when any detection "
+        "reaches its class threshold. Results, NG copies and the review queue survive a kill: "
+        "a restart neither repeats nor misses an image. One line per image on stdout.",
+    )
+    i.add_argument(
+        "--model", required=True, help="package, checkpoint (.pt), OpenVINO folder or .onnx"
+    )
+    i.add_argument("--watch", required=True, metavar="DIR", help="the folder to watch")
+    i.add_argument(
+        "--results",
+        metavar="STORE",
+        help="results store (SQLite; default DIR.inspect.sqlite beside DIR); a review store "
+        "works too",
+    )
+    i.add_argument("--ng-dir", metavar="DIR", help="copy NG images here")
+    i.add_argument(
+        "--review-band",
+        type=float,
+        default=0.1,
+        help="detections within this of their threshold go to the review queue (%(default)s)",
+    )
+    i.add_argument(
+        "--thresholds",
+        metavar="FILE|auto",
+        help="per-class thresholds from grace calibrate (auto: <weights stem>.thresholds.json "
+        "beside the model); used instead of a package's own (default: the package's, else 0.25)",
+    )
+    i.add_argument("--imgsz", type=int, help="input size (default: the model's)")
+    i.add_argument("--device", default="", help="cpu, 0, ... (default: auto)")
+    i.add_argument(
+        "--poll", type=float, default=0.2, help="seconds between looks at the folder (%(default)s)"
+    )
+    i.add_argument("--max-images", type=int, help="stop after this many files")
+    i.add_argument("--timeout", type=float, help="stop after this many seconds with nothing new")
+    i.add_argument("--json", action="store_true", help="JSON lines, one per image")
+    i.set_defaults(func=_cmd_inspect, stream_stdout=True)

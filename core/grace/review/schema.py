@@ -1,13 +1,19 @@
 """The review store's SQLite schema (version :data:`SCHEMA_VERSION` in ``PRAGMA user_version``).
 
-``images`` and ``items`` are written once, when the store is made; ``decisions`` is an
-append-only log. Triggers refuse every UPDATE and DELETE, so that nothing recorded can change in
-place, whoever opens the file.
+``images`` and ``items`` are written when the store is made (and appended by watch-folder
+inspection, :mod:`grace.deploy.inspect`); ``decisions`` and ``inspections`` are append-only
+logs. Triggers refuse every UPDATE and DELETE, so that nothing recorded can change in place,
+whoever opens the file.
+
+Versions: 1 (images, items, decisions); 2 adds ``inspections`` (one row per file a watch-folder
+inspection took: its verdict or why it could not be inspected). A version-1 store is upgraded
+in place by :data:`UPGRADES` when it is opened for writing (one transaction; nothing existing
+changes).
 """
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 APPLICATION_ID = 0x47524356  # "GRCV": a GRACE review store
 
 TABLES = """
@@ -56,10 +62,41 @@ CREATE TABLE decisions (
 CREATE INDEX decisions_item ON decisions(item_id);
 """
 
-_FROZEN = ("meta", "images", "items", "decisions")
-TRIGGERS = "\n".join(
-    f"CREATE TRIGGER {t}_no_{op} BEFORE {op.upper()} ON {t} "
-    f"BEGIN SELECT RAISE(ABORT, '{t} rows are never changed'); END;"
-    for t in _FROZEN
-    for op in ("update", "delete")
-)
+INSPECTIONS = """
+CREATE TABLE inspections (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    path TEXT NOT NULL,              -- absolute path of the file in the watched folder
+    size INTEGER,                    -- the file as taken (NULL: gone before it could be read)
+    mtime_ns INTEGER,
+    sha256 TEXT,                     -- of the bytes inspected (and copied to the NG folder)
+    status TEXT NOT NULL,            -- OK, NG, corrupt, vanished
+    detail TEXT NOT NULL,            -- why corrupt or vanished, or a note (else '')
+    width INTEGER,
+    height INTEGER,
+    detections TEXT NOT NULL,        -- JSON [{"class", "confidence", "box"}] at the thresholds
+    uncertain INTEGER NOT NULL,      -- review items added (uncertain queue, near_threshold)
+    image_id INTEGER REFERENCES images(id),  -- the review image of those items, or NULL
+    ng_copy TEXT,                    -- the copy in the NG folder, or NULL
+    model_path TEXT NOT NULL,
+    model_sha256 TEXT NOT NULL,
+    thresholds TEXT NOT NULL,        -- JSON {"conf", "per_class": {name: value}}
+    latency_ms REAL,                 -- decode + predict of this image
+    at TEXT NOT NULL                 -- UTC ISO 8601
+);
+CREATE INDEX inspections_path ON inspections(path);
+"""
+
+
+def _frozen(tables: tuple[str, ...]) -> list[str]:
+    return [
+        f"CREATE TRIGGER {t}_no_{op} BEFORE {op.upper()} ON {t} "
+        f"BEGIN SELECT RAISE(ABORT, '{t} rows are never changed'); END;"
+        for t in tables
+        for op in ("update", "delete")
+    ]
+
+
+TABLES = TABLES + INSPECTIONS
+TRIGGERS = "\n".join(_frozen(("meta", "images", "items", "decisions", "inspections")))
+# the statements that take a store from version k to k + 1
+UPGRADES = {1: [s + ";" for s in INSPECTIONS.split(";") if s.strip()] + _frozen(("inspections",))}

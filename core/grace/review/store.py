@@ -24,7 +24,7 @@ from urllib.parse import quote
 from grace.errors import GraceError
 from grace.fileio import atomic_path
 from grace.review import decisions as dec
-from grace.review.schema import APPLICATION_ID, SCHEMA_VERSION, TABLES, TRIGGERS
+from grace.review.schema import APPLICATION_ID, SCHEMA_VERSION, TABLES, TRIGGERS, UPGRADES
 
 STATUSES = ("open", "done", "skipped")
 
@@ -116,6 +116,25 @@ def _setup(conn: sqlite3.Connection) -> None:
     conn.execute("PRAGMA synchronous=FULL")  # in WAL: every commit is fsynced
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute("PRAGMA busy_timeout=10000")
+
+
+def upgrade(conn: sqlite3.Connection) -> int:
+    """Bring an older store to :data:`SCHEMA_VERSION` in one transaction (tables are added,
+    nothing existing changes); returns the version it found. Several openers at once: the
+    first upgrades, the others find it done."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        found = version = conn.execute("PRAGMA user_version").fetchone()[0]
+        while version < SCHEMA_VERSION:
+            for statement in UPGRADES[version]:
+                conn.execute(statement)
+            version += 1
+            conn.execute(f"PRAGMA user_version={version}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return found
 
 
 def create_store(
@@ -221,6 +240,9 @@ class ReviewStore:
             )
         if not self.read_only:
             _setup(c)
+            if version < SCHEMA_VERSION:
+                upgrade(c)
+        self.version = c.execute("PRAGMA user_version").fetchone()[0]
 
     def close(self) -> None:
         self._conn.close()

@@ -135,7 +135,7 @@ def test_a_newer_schema_is_one_clear_message(tmp_path):
     conn = sqlite3.connect(store)
     conn.execute("PRAGMA user_version=7")
     conn.close()
-    with pytest.raises(GraceError, match=r"newer GRACE \(store schema 7, this one reads up to 1\)"):
+    with pytest.raises(GraceError, match=r"newer GRACE \(store schema 7, this one reads up to 2\)"):
         ReviewStore(store)
     r = subprocess.run([sys.executable, "-m", "grace", "review", "list", str(store)],
                        capture_output=True, text=True, env=ENV)  # fmt: skip
