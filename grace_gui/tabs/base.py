@@ -6,6 +6,7 @@ from PySide6.QtWidgets import QWidget
 
 from grace_gui.context import AppContext
 from grace_gui.demo import Demo
+from grace_gui.gui_thread import install_invoker
 
 
 class Tab(QWidget):
@@ -15,6 +16,7 @@ class Tab(QWidget):
 
     def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        install_invoker()  # built on the GUI thread: workers hand results back through it
         self.context = context
         self.settings = context.settings
 
