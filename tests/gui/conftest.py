@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from _inference_tab_helpers import big_folder, context, engine, make_tab, tab  # noqa: F401 (fixtures)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -39,5 +40,5 @@ def make_window(qtbot, settings_path):
 
     yield make
     for w in windows:
-        for tab in w.all_tabs():
-            tab.shutdown()
+        for each in w.all_tabs():
+            each.shutdown()

