@@ -5,8 +5,9 @@
     python experiments/neu_det_ablation.py --protocol cpu --variants baseline grace --seeds 0 1 2
 
 Each step runs the public command line (``grace ...``) in a child process, so a failing variant
-does not take the others with it. Finished runs are skipped, so an interrupted experiment is
-continued by running the same command again. Each finished run's ``grace val`` metrics (evaluated
+does not take the others with it. Finished runs are skipped and an interrupted one is resumed
+from its ``last.pt`` (``grace train --resume``), so an interrupted experiment is continued by
+running the same command again. Each finished run's ``grace val`` metrics (evaluated
 as deployed) are copied to ``experiments/results/<protocol>/<variant>-seed<N>.metrics.json`` as
 soon as they exist, so nothing finished is lost; the table (seeds of one variant aggregated) lands
 beside them with the exact command that produced it.
@@ -101,7 +102,9 @@ def main(argv: list[str] | None = None) -> int:
         for variant in a.variants:
             name = f"{variant}-seed{seed}"
             run_dir = project / name
-            if not finished(run_dir):
+            if not finished(run_dir) and (run_dir / "weights" / "last.pt").is_file():
+                run(grace("train", "--resume", str(run_dir)))
+            elif not finished(run_dir):
                 run(
                     grace(
                         "train",
