@@ -71,7 +71,8 @@ def _cmd_inspect(a: argparse.Namespace) -> None:
     try:
         summary = run_inspect(
             InspectRequest(model=a.model, watch=a.watch, results=a.results, ng_dir=a.ng_dir,
-                           review_band=a.review_band, thresholds=a.thresholds, imgsz=a.imgsz,
+                           review_band=a.review_band, thresholds=a.thresholds, conf=a.conf,
+                           class_conf=a.class_conf or [], imgsz=a.imgsz,
                            device=a.device, poll=a.poll, max_images=a.max_images,
                            timeout=a.timeout),
             on_result=show, stop=stop,
@@ -152,6 +153,16 @@ def add_deploy_commands(sub: argparse._SubParsersAction) -> None:
         metavar="FILE|auto",
         help="per-class thresholds from grace calibrate (auto: <weights stem>.thresholds.json "
         "beside the model); used instead of a package's own (default: the package's, else 0.25)",
+    )
+    i.add_argument(
+        "--conf", type=float, help="global threshold over the --thresholds file's or package's"
+    )
+    i.add_argument(
+        "--class-conf",
+        nargs="+",
+        metavar="NAME=VALUE",
+        action="extend",
+        help="per-class thresholds over the others: scratches=0.4 pits=0.3",
     )
     i.add_argument("--imgsz", type=int, help="input size (default: the model's)")
     i.add_argument("--device", default="", help="cpu, 0, ... (default: auto)")

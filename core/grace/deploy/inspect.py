@@ -30,7 +30,7 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from statistics import median
@@ -44,6 +44,7 @@ from grace.fileio import atomic_write_bytes
 from grace.infer.thresholds import ClassThresholds
 
 Log = Callable[[str], None]
+FrameHook = Callable[[Any], None]  # called with a grace.infer.predictor.FrameResult
 DEFAULT_BAND = 0.1
 
 
@@ -57,6 +58,8 @@ class InspectRequest:
     ng_dir: str | None = None
     review_band: float = DEFAULT_BAND
     thresholds: str | None = None  # a grace calibrate file, or "auto"
+    conf: float | None = None  # the user's global threshold over the file's / package's
+    class_conf: Sequence[str] | Mapping[str, float] = field(default_factory=list)  # by name
     imgsz: int | None = None
     device: str = ""
     poll: float = 0.2
@@ -159,7 +162,8 @@ class Inspector:
             predictor = Predictor(req.model, imgsz=req.imgsz, device=req.device)
         self.predictor = predictor
         self.names = list(predictor.names)
-        preq = PredictRequest(req.model, str(self.watch), thresholds=req.thresholds)
+        preq = PredictRequest(req.model, str(self.watch), conf=req.conf,
+                              class_conf=req.class_conf, thresholds=req.thresholds)  # fmt: skip
         ref = getattr(predictor, "ref", None)
         self.th, source = request_thresholds(preq, self.names, log, ref)
         predictor.thresholds = lowered(self.th, req.review_band)
@@ -222,9 +226,10 @@ class Inspector:
                              "start") from None  # fmt: skip
         return str(target)
 
-    def inspect(self, ready: Ready) -> Inspection | None:
+    def inspect(self, ready: Ready, on_frame: FrameHook | None = None) -> Inspection | None:
         """Inspect and record one file; ``None`` when it changed while it was read (the
-        watcher should give it back)."""
+        watcher should give it back). ``on_frame`` gets the model's result (the decoded image
+        and every detection at the lowered thresholds) before the record is written."""
         from grace.eval.records import ImageRecord
         from grace.images import NOT_FOUND, try_read_image
         from grace.infer.frames import Frame
@@ -259,6 +264,8 @@ class Inspector:
             return self.store.record(self._row(path, "corrupt", reason, **kw))
         r = self.predictor.predict([Frame(img, str(path), 0, time.time())])[0]
         latency = (time.perf_counter() - t0) * 1000.0
+        if on_frame is not None:
+            on_frame(r)
         keep = self.th.keep(r.scores, r.classes)
         order = sorted(map(int, keep.nonzero()[0]), key=lambda j: -float(r.scores[j]))
         dets = [{"class": self.names[int(r.classes[j])],
@@ -308,6 +315,7 @@ def run_inspect(
     on_result: Callable[[Inspection], None] | None = None,
     stop: threading.Event | None = None,
     log: Log | None = stderr_log,
+    on_frame: FrameHook | None = None,
 ) -> InspectSummary:
     """Watch ``req.watch`` and inspect each new image until ``stop`` is set, ``max_images``
     files were taken, or nothing new came for ``timeout`` seconds.
@@ -325,6 +333,9 @@ def run_inspect(
         Set it (from a signal handler or another thread) to end after the current image.
     log
         Notes (files that are not images, thresholds read); default stderr.
+    on_frame
+        Called with each decoded image's model result (pixels and the detections at the
+        thresholds lowered by ``review_band``), before its record; the GUI shows it.
 
     Returns
     -------
@@ -361,7 +372,7 @@ def run_inspect(
                 if insp.is_taken(ready):  # inspected before a restart
                     watcher.handed(ready)
                     continue
-                row = insp.inspect(ready)
+                row = insp.inspect(ready, on_frame)
                 if row is None:
                     watcher.retry(ready)
                     continue

@@ -18,6 +18,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import pytest
 from _deploy_helpers import DEMO_DATA, REPO
 
@@ -264,6 +265,46 @@ def test_corrupt_and_vanished_files_are_recorded_and_the_watch_goes_on(package, 
     assert seen[2].detail == "gone before it could be read"
     assert summary.counts["corrupt"] == summary.counts["vanished"] == 1
     assert [r["status"] for r in _rows(tmp_path / "r.sqlite")] == [s for _, s in got]
+
+
+def test_user_thresholds_replace_the_package_s_and_on_frame_gets_each_decoded_image(
+    package, images, tmp_path
+):
+    """The GUI's sliders reach the verdict (``conf`` and ``class_conf`` over the package's own
+    thresholds, as in ``grace predict``), and ``on_frame`` hands over each decoded image with
+    every detection down to its threshold minus the band, before the record."""
+    from grace.deploy.inspect import InspectRequest, run_inspect
+
+    watch = tmp_path / "line"
+    watch.mkdir()
+    for k, src in enumerate([*images[:4], None]):
+        target = watch / (src.name if src else "bad.jpg")
+        target.write_bytes(src.read_bytes() if src else b"not an image" * 20)
+        os.utime(target, ns=(10**18 + k * 10**9,) * 2)
+    rows, frames, order = [], [], []
+    req = InspectRequest(str(package), str(watch), results=str(tmp_path / "r.sqlite"),
+                         device="cpu", poll=0.05, max_images=5, timeout=GUARD, conf=0.45,
+                         class_conf={"scratches": 0.7})  # fmt: skip
+    summary = run_inspect(req, on_result=lambda r: (rows.append(r), order.append("row")),
+                          on_frame=lambda f: (frames.append(f), order.append("frame")),
+                          log=None)  # fmt: skip
+    names = ["crazing", "inclusion", "patches", "pitted_surface", "rolled-in_scale", "scratches"]
+    assert summary.thresholds["conf"] == 0.45  # not the package's 0.3
+    assert summary.thresholds["per_class"].get("patches", 0.45) == 0.45  # nor its 0.25
+    assert [r.status for r in rows][-1] == "corrupt" and len(frames) == 4
+    assert order[:2] == ["frame", "row"]  # each image's frame before its record
+    assert [Path(f.frame.source).name for f in frames] == [r.name for r in rows[:4]]
+    seen_below = 0
+    for f, row in zip(frames, rows[:4]):
+        th = np.array([0.7 if names[c] == "scratches" else 0.45 for c in f.classes])
+        assert (f.scores >= th - BAND - 1e-6).all()  # the model ran the band lower
+        keep = f.scores >= th
+        seen_below += int((~keep).sum())
+        expected = sorted((names[c], round(float(s), 5)) for c, s in
+                          zip(f.classes[keep], f.scores[keep]))  # fmt: skip
+        assert sorted((d["class"], d["confidence"]) for d in row.detections) == expected
+        assert row.status == ("NG" if keep.any() else "OK")
+    assert seen_below > 0  # detections under their threshold reached on_frame, not the verdict
 
 
 @pytest.mark.parametrize(
