@@ -1,11 +1,13 @@
 """The Inference session (no Qt): the models offered and the one chosen, the source, the
 thresholds, the run (idle, running, paused, stopping) and its results, exports.
 
-A run is the engine's :func:`grace.infer.run.run_predict` in a thread at a low floor threshold;
-its records all reach :attr:`InferenceSession.results`, but only the newest frame is kept for
-display. :meth:`InferenceSession.poll`, called by the tab about 25 times a second on the GUI
-thread (or by :meth:`InferenceSession.wait` in a script or test), takes what arrived and emits
-the signals there, so widgets connected to them are only ever called on the GUI thread, and a
+A run is the engine's :func:`grace.infer.run.run_predict` in a thread at a low floor threshold
+(a "Watch folder" source runs ``grace inspect``'s :func:`~grace.deploy.inspect.run_inspect`
+instead, :mod:`grace_gui.sessions.inference_watch`, with OK/NG counters); its records all reach
+:attr:`InferenceSession.results`, but only the newest frame is kept for display.
+:meth:`InferenceSession.poll`, called by the tab about 25 times a second on the GUI thread (or
+by :meth:`InferenceSession.wait` in a script or test), takes what arrived and emits the
+signals there, so widgets connected to them are only ever called on the GUI thread, and a
 live source that outpaces the screen never builds a queue. Thresholds filter the results at once,
 without running again.
 """
@@ -26,6 +28,13 @@ from grace_gui.sessions.inference_export import write_annotated, write_records
 from grace_gui.sessions.inference_job import PREDICTORS, FrameStore, ResultBuffer, make_job
 from grace_gui.sessions.inference_models import ModelEntry, model_entry
 from grace_gui.sessions.inference_results import Results
+from grace_gui.sessions.inference_watch import (
+    WATCH,
+    Tally,
+    VerdictTally,
+    WatchSummary,
+    make_watch_job,
+)
 from grace_gui.sessions.polled_jobs import PolledJobs
 
 FLOOR = 0.05  # a run predicts at min(FLOOR, thresholds); the thresholds then filter, no re-run
@@ -81,6 +90,7 @@ class InferenceSession:
         self.results = Results()
         self.kept = FrameStore()  # video / live frames with detections, for the table
         self.summary = None
+        self.tally: VerdictTally | None = None  # a watch's OK/NG counters
         self.stamp: RunStamp | None = None  # the run's model path and hash
         self.started_at = 0.0
         self.state = RunState.IDLE
@@ -181,10 +191,6 @@ class InferenceSession:
             self._pending = (self.model.path, self.source)
             self.stop()
             return False
-        from grace.infer.run import PredictRequest
-
-        req = PredictRequest(self.model.path, self.source, conf=self.floor, device=self.device,
-                             progress_every=0)  # fmt: skip
         self._buffer, self.summary, self.stamp = ResultBuffer(), None, None
         self._stop, self._resume = threading.Event(), threading.Event()
         self._held = threading.Event()
@@ -195,12 +201,30 @@ class InferenceSession:
         self.started_at = time.time()
         self._set_state(RunState.RUNNING)
         self.results_reset.emit()
-        job = make_job(req, self._buffer, self._resume, self._stop, self.cache, self._held)
-        self._submit(job, self._run_done, self._run_failed)
+        self._submit(self._job(), self._run_done, self._run_failed)
         return True
 
+    def _job(self):
+        """The run's job: a watch of the folder, or a prediction over the source."""
+        from grace.infer.run import PredictRequest
+
+        if self.kind == WATCH:
+            self.tally = VerdictTally()
+            return make_watch_job(self.model.path, self.source, self.device, self.thresholds,
+                                  self._buffer, self.tally, self._resume, self._stop,
+                                  self.cache, self._held)  # fmt: skip
+        self.tally = None
+        req = PredictRequest(self.model.path, self.source, conf=self.floor, device=self.device,
+                             progress_every=0)  # fmt: skip
+        return make_job(req, self._buffer, self._resume, self._stop, self.cache, self._held)
+
+    def verdicts(self) -> Tally | None:
+        """A watch's OK/NG counters now (``None`` when the last run was not a watch)."""
+        return self.tally.snapshot() if self.tally is not None else None
+
     def pause(self) -> None:
-        """Hold the run after its current batch (a live source keeps dropping frames)."""
+        """Hold the run after its current batch (a live source keeps dropping frames; a watch
+        finishes the image it has taken, files dropped meanwhile wait in the folder)."""
         if self.state is RunState.RUNNING:
             self._resume.clear()
             self._set_state(RunState.PAUSED)
@@ -227,12 +251,18 @@ class InferenceSession:
 
     def status_text(self) -> str:
         """One line on the run: going on, or how the last one ended (``""`` before any)."""
+        if self.running and self.tally is not None:
+            return f"{self.state.value} · watching {Path(self.source).name} · " + (
+                self.tally.snapshot().text()
+            )
         if self.running:
             frames = len(self.results.frames)
             return f"{self.state.value} · {frames} frames · {self.fps():.1f} FPS"
         m = self.summary
         if m is None:
             return ""
+        if isinstance(m, WatchSummary):
+            return m.line()
         dropped = f" · {m.dropped} dropped" if m.dropped else ""
         return (f"{m.stop_reason} · {m.images} frames in {m.elapsed_s:.1f} s · "
                 f"{m.throughput_ips:.1f} FPS{dropped}")  # fmt: skip
@@ -361,12 +391,12 @@ class InferenceSession:
     def restore_setup(self, setup: Mapping) -> bool:
         """Offer the models that still exist and choose the model, source and thresholds of
         ``setup`` — without running. ``False`` when its model or source is gone."""
-        for path in reversed([p for p in setup.get("models", []) if Path(str(p)).is_file()]):
+        for path in reversed([p for p in setup.get("models", []) if Path(str(p)).exists()]):
             self.add_model(path, select=False)
         model, source = str(setup.get("model", "")), str(setup.get("source", ""))
         kind = str(setup.get("source_kind", ""))
         live = kind in ("Camera", "Stream URL")
-        if not model or not Path(model).is_file() or not source:
+        if not model or not Path(model).exists() or not source:
             return False
         if not live and not Path(source).exists():
             return False

@@ -168,6 +168,7 @@ class InferenceTab(Tab):
 
     def _update_status(self) -> None:
         self.panel.show_counts()
+        self.live.show_verdicts(self.session.verdicts())
         text = self.session.status_text()
         self.live.set_overlay(text, bool(text))
 

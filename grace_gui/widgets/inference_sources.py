@@ -20,11 +20,13 @@ from PySide6.QtWidgets import (
 
 from grace.infer.frames import IMAGE_SUFFIXES, VIDEO_SUFFIXES
 from grace_gui.sessions.inference_models import ModelEntry
+from grace_gui.sessions.inference_watch import WATCH
 
-KINDS = ("Image", "Folder", "Video file", "Camera", "Stream URL")
+KINDS = ("Image", "Folder", WATCH, "Video file", "Camera", "Stream URL")
 PLACEHOLDERS = {
     "Image": "an image file",
     "Folder": "a folder of images",
+    WATCH: "the folder the line camera writes into: each new image is judged OK/NG once",
     "Video file": "a video file (.mp4, .avi, …)",
     "Camera": "camera index, e.g. 0",
     "Stream URL": "http://…/video.mjpg or rtsp://…",
@@ -77,8 +79,10 @@ class SourceBar(QWidget):
         self.kind_combo = QComboBox()
         self.kind_combo.addItems(KINDS)
         self.kind_combo.currentTextChanged.connect(self._kind_changed)
-        self.kind_combo.setToolTip("What to inspect: one image, a folder of images, a video "
-                                   "file, a camera or a network stream")  # fmt: skip
+        self.kind_combo.setToolTip("What to inspect: one image, a folder of images, a folder "
+                                   "watched for new images (verdict OK/NG each, results kept "
+                                   "beside it for review), a video file, a camera or a "
+                                   "network stream")  # fmt: skip
         self.source_edit = QLineEdit()
         self.source_edit.returnPressed.connect(self.run_requested)
         self.source_edit.setToolTip("The image, folder or video path, the camera number or the "
@@ -145,13 +149,13 @@ class SourceBar(QWidget):
 
     def _kind_changed(self, kind: str) -> None:
         self.source_edit.setPlaceholderText(PLACEHOLDERS.get(kind, ""))
-        self.source_browse.setEnabled(kind in ("Image", "Folder", "Video file"))
+        self.source_browse.setEnabled(kind in ("Image", "Folder", WATCH, "Video file"))
 
     def browse_source(self) -> None:
         kind = self.kind()
         start = self.last_dir or str(Path(self.source()).parent if self.source() else "")
-        if kind == "Folder":
-            path = QFileDialog.getExistingDirectory(self, "Choose a folder of images", start)
+        if kind in ("Folder", WATCH):
+            path = QFileDialog.getExistingDirectory(self, f"Choose {PLACEHOLDERS[kind]}", start)
         else:
             suffixes = IMAGE_SUFFIXES if kind == "Image" else VIDEO_SUFFIXES
             pattern = " ".join(f"*{s}" for s in sorted(suffixes))
@@ -159,7 +163,7 @@ class SourceBar(QWidget):
                 self, f"Choose {PLACEHOLDERS[kind]}", start, f"{kind} ({pattern});;All (*)"
             )
         if path:
-            self.last_dir = str(Path(path).parent if kind != "Folder" else Path(path))
+            self.last_dir = str(Path(path) if kind in ("Folder", WATCH) else Path(path).parent)
             self.source_edit.setText(path)
 
     # device ----------------------------------------------------------------------------------

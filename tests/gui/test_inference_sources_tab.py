@@ -207,3 +207,37 @@ def test_a_live_stream_shows_the_latest_frame_with_a_bounded_lag(qtbot, tab):
         server.stop()
     print(f"\nstream lag behind the server (frames at 30 fps): {lags}")
     assert all(0 <= lag <= 15 for lag in lags), lags  # 15 frames = 0.5 s; a queue grows far past
+
+
+def test_a_watched_folder_shows_each_new_image_and_counts_ok_and_ng(qtbot, tab, engine, tmp_path):
+    """Watch folder: images dropped into an empty folder while it runs are shown and judged at
+    the sliders (0.25: NG exactly where the engine finds a detection at 0.25), counted OK/NG
+    under the view; Stop ends it with where the results are; a folder run hides the counters."""
+    from grace_gui.sessions.inference_watch import WATCH
+
+    watch = tmp_path / "line"
+    watch.mkdir()
+    tab.inputs.set_source(str(watch), WATCH)
+    assert tab.inputs.kind() == WATCH and tab.inputs.source_browse.isEnabled()
+    assert tab.session.thresholds.conf == 0.25 and not tab.session.thresholds.per_class
+    tab.run(str(DEMO.models[1]))
+    qtbot.waitUntil(lambda: tab.session.verdicts() is not None, timeout=RUN_MS)
+    dropped = sorted(DEMO.images.glob("*.jpg"))[:4]
+    for p in dropped:
+        shutil.copy(p, watch / p.name)
+    qtbot.waitUntil(lambda: tab.session.verdicts().files == 4, timeout=RUN_MS)
+    qtbot.waitUntil(lambda: len(tab.session.results.frames) == 4, timeout=RUN_MS)
+    ng = {f for f, _c, _s in engine(0.25) if f in {p.name for p in dropped}}
+    counts = tab.session.verdicts().counts
+    assert (counts["NG"], counts["OK"]) == (len(ng), 4 - len(ng)) and 0 < len(ng) < 4
+    qtbot.waitUntil(lambda: f"OK {4 - len(ng)}</b>" in tab.live.verdicts.text(), timeout=RUN_MS)
+    assert tab.live.verdicts.isVisible() and f"NG {len(ng)}</b>" in tab.live.verdicts.text()
+    assert tab.live.overlay.text().startswith(f"running · watching line · OK {4 - len(ng)}")
+    assert {f for f, _c, _s in table_rows(tab)} == ng  # the NG images' detections, in the table
+    with qtbot.waitSignal(tab.run_finished, timeout=RUN_MS) as blocker:
+        tab.stop()
+    assert blocker.args[0].inspect.taken == 4
+    assert tab.live.overlay.text().endswith("results in line.inspect.sqlite")
+    assert (tmp_path / "line.inspect.sqlite").is_file()
+    assert run_and_wait(qtbot, tab, DEMO.images).images == 12
+    assert not tab.live.verdicts.isVisible()

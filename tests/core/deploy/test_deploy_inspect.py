@@ -295,13 +295,13 @@ def test_user_thresholds_replace_the_package_s_and_on_frame_gets_each_decoded_im
     assert order[:2] == ["frame", "row"]  # each image's frame before its record
     assert [Path(f.frame.source).name for f in frames] == [r.name for r in rows[:4]]
     seen_below = 0
-    for f, row in zip(frames, rows[:4]):
+    for f, row in zip(frames, rows[:4], strict=True):
         th = np.array([0.7 if names[c] == "scratches" else 0.45 for c in f.classes])
         assert (f.scores >= th - BAND - 1e-6).all()  # the model ran the band lower
         keep = f.scores >= th
         seen_below += int((~keep).sum())
         expected = sorted((names[c], round(float(s), 5)) for c, s in
-                          zip(f.classes[keep], f.scores[keep]))  # fmt: skip
+                          zip(f.classes[keep], f.scores[keep], strict=True))  # fmt: skip
         assert sorted((d["class"], d["confidence"]) for d in row.detections) == expected
         assert row.status == ("NG" if keep.any() else "OK")
     assert seen_below > 0  # detections under their threshold reached on_frame, not the verdict

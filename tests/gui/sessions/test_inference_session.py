@@ -269,3 +269,76 @@ def test_an_openvino_export_runs_in_the_session(folder, tmp_path):
     ]  # fmt: skip
     assert session.stamp.model_path == str(ov.resolve())
     assert session.stamp.model_sha256 == model_sha256(ov) != ""
+
+
+def poll_until(session: InferenceSession, condition, guard: float = 120.0) -> None:
+    """Poll as the tab's timer does until ``condition()``; ``guard`` only keeps a broken watch
+    from hanging the suite (not a timing check)."""
+    assert session._jobs.wait(session.poll, condition, guard), session.status_text()
+
+
+def test_a_watched_folder_is_judged_at_the_sliders_counted_and_never_taken_twice(
+    session, folder, weights
+):
+    """The "Watch folder" source runs grace inspect's loop: verdicts at the session's thresholds
+    (pit 0.65: c.png's 0.6 is OK but near its threshold, so a review item), OK/NG counters, the
+    broken file counted and reported, the frames in the table at the floor of the band, the
+    store beside the folder; a second watch takes only the file that is new."""
+    import sqlite3
+
+    from grace_gui.sessions.inference_watch import WATCH, WatchSummary
+
+    done: list = []
+    session.finished.connect(done.append)
+    session.add_model(weights, select=True)
+    assert session.wait(10) and session.names == NAMES  # class sliders exist from here on
+    session.set_thresholds(ClassThresholds(0.5, {1: 0.65}))
+    session.set_source(str(folder), WATCH)
+    assert session.start()
+    poll_until(session, lambda: session.verdicts().files == 4)
+    assert session.verdicts().counts == {"OK": 2, "NG": 1, "corrupt": 1, "vanished": 0}
+    assert session.status_text() == f"running · watching {folder.name} · OK 2 · NG 1 · 1 corrupt"
+    # the table: a's pit (0.3) is under 0.5 - 0.1 and was never returned; c's pit (0.6) was
+    assert rows(session) == [("a.png", "crack", 0.9, 1), ("b.png", "", None, 0),
+                             ("c.png", "", None, 0)]  # fmt: skip
+    session.set_thresholds(ClassThresholds(0.5, {1: 0.6}))  # the slider shows it, no re-run
+    assert rows(session)[-1] == ("c.png", "pit", 0.6, 1)
+    session.stop()
+    assert session.wait(60) and len(done) == 1
+    summary = done[0]
+    assert isinstance(summary, WatchSummary) and summary.inspect.stop_reason == "stopped"
+    assert [s["file"] for s in summary.skipped] == [str(folder / "d_broken.png")]
+    store = folder.parent / "images.inspect.sqlite"
+    assert session.status_text().startswith("stopped · 4 files in ")
+    assert session.status_text().endswith("OK 2 · NG 1 · 1 corrupt · results in "
+                                          "images.inspect.sqlite")  # fmt: skip
+    conn = sqlite3.connect(store)
+    got = dict(conn.execute("SELECT path, status FROM inspections"))
+    uncertain = dict(conn.execute("SELECT path, uncertain FROM inspections"))
+    conn.close()
+    assert {Path(p).name: s for p, s in got.items()} == {
+        "a.png": "NG", "b.png": "OK", "c.png": "OK", "d_broken.png": "corrupt"}  # fmt: skip
+    assert uncertain[str(folder / "c.png")] == 1 and uncertain[str(folder / "a.png")] == 0
+
+    cv2.imwrite(str(folder / "e.png"), np.full((24, 32, 3), 90, np.uint8))  # new while stopped
+    assert session.start()
+    poll_until(session, lambda: session.verdicts().files >= 1)
+    session.stop()
+    assert session.wait(60)
+    assert done[-1].inspect.taken == 1 and [f.name for f in session.results.frames] == ["e.png"]
+
+
+def test_watching_a_folder_that_is_not_there_fails_in_one_line(session, weights, tmp_path):
+    from grace_gui.sessions.inference_watch import WATCH
+
+    failures: list = []
+    session.failed.connect(lambda message, _details: failures.append(message))
+    session.add_model(weights, select=True)
+    assert session.wait(10)
+    loads = len(session.cache.loads)  # the class names, read when the model was chosen
+    session.set_source(str(tmp_path / "nowhere"), WATCH)
+    assert session.start()
+    assert session.wait(60) and session.summary is None
+    assert failures == [f"{tmp_path / 'nowhere'}: not a folder (Watch folder needs the folder "
+                        "the line writes its images into)"]  # fmt: skip
+    assert len(session.cache.loads) == loads  # checked before the model loads
