@@ -23,10 +23,9 @@ TABS: dict[str, str] = {
         "accuracy and sampler weights live, and open earlier runs to compare them."
     ),
     "Inference": (
-        "Run a trained model (a checkpoint, an exported OpenVINO/ONNX model or a package) over an "
-        "image, a folder, a video or a camera stream, or watch the folder a line camera writes "
-        "into and judge each new image OK/NG; filter the detections by class and confidence, "
-        "and export them with the model that made them."
+        "Run a model (checkpoint, OpenVINO/ONNX export or package) over images, a video or a "
+        "camera, or watch the folder a line camera writes into and judge each new image OK/NG; "
+        "filter by class and confidence, and export."
     ),
     "Evaluate": (
         "Score models on a dataset exactly as the line runs them, see which differences are "
