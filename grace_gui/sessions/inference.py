@@ -5,8 +5,8 @@ A run is the engine's :func:`grace.infer.run.run_predict` in a thread at a low f
 (a "Watch folder" source runs ``grace inspect``'s :func:`~grace.deploy.inspect.run_inspect`
 instead, :mod:`grace_gui.sessions.inference_watch`, with OK/NG counters); its records all reach
 :attr:`InferenceSession.results`, but only the newest frame is kept for display.
-:meth:`InferenceSession.poll`, called by the tab about 25 times a second on the GUI thread (or
-by :meth:`InferenceSession.wait` in a script or test), takes what arrived and emits the
+:meth:`InferenceSession.poll`, called by the tab on the GUI thread (:func:`refresh_ms`), or
+by :meth:`InferenceSession.wait` in a script or test, takes what arrived and emits the
 signals there, so widgets connected to them are only ever called on the GUI thread, and a
 live source that outpaces the screen never builds a queue. Thresholds filter the results at once,
 without running again.
@@ -38,6 +38,19 @@ from grace_gui.sessions.inference_watch import (
 from grace_gui.sessions.polled_jobs import PolledJobs
 
 FLOOR = 0.05  # a run predicts at min(FLOOR, thresholds); the thresholds then filter, no re-run
+LIVE_KINDS = ("Video file", "Camera", "Stream URL")
+
+
+def refresh_ms(kind: str) -> int:
+    """How often the view takes what a run of source ``kind`` produced: 25 times a second for
+    moving pictures, 5 times for files (a folder at 100 images/s cannot be watched image by
+    image, and every refresh repaints the table and the view on the GUI thread, time taken
+    from the model on a small CPU). A run's end is delivered at once either way (the wake).
+
+    >>> refresh_ms("Camera"), refresh_ms("Folder")
+    (40, 200)
+    """
+    return 40 if kind in LIVE_KINDS else 200
 
 
 def skipped_message(skipped: Sequence[Mapping]) -> tuple[str, str]:
@@ -302,6 +315,12 @@ class InferenceSession:
             self.state_changed.emit(state.value)
 
     # the GUI thread's side -------------------------------------------------------------------
+    def set_wake(self, wake) -> None:
+        """``wake()`` is called from a job's thread as soon as its outcome waits (the tab
+        queues a :meth:`poll` on the GUI thread, so a run's end is shown without waiting for
+        the next tick); ``None`` to stop."""
+        self._jobs.wake = wake
+
     def poll(self) -> None:
         """Take what the jobs produced and emit it, in the caller's thread."""
         if self.running:

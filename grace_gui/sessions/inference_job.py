@@ -1,7 +1,7 @@
 """The Inference session's run, off the GUI thread (no Qt here).
 
 The job calls the engine's :func:`grace.infer.run.run_predict`; each batch of results goes
-into a :class:`ResultBuffer`, which the GUI drains on a timer (about 25 times a second). The
+into a :class:`ResultBuffer`, which the GUI drains on a timer (5 to 25 times a second). The
 buffer accumulates the detection records (they are all kept, for the table) but holds only the
 LATEST frame image for display, so a live source that outpaces the screen never builds a queue:
 older frames are replaced, not queued. Pausing blocks the run inside ``on_results`` (a live

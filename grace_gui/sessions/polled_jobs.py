@@ -31,6 +31,9 @@ class PolledJobs:
         self._lock = threading.Lock()
         self._outcomes: list[tuple[Callable, tuple]] = []
         self._running = 0
+        # called (in the job's thread) when an outcome waits: the owner may poll at once
+        # instead of at its next timer tick (the GUI queues a poll on its thread)
+        self.wake: Callable[[], None] | None = None
 
     @property
     def busy(self) -> bool:
@@ -50,6 +53,9 @@ class PolledJobs:
             with self._lock:
                 self._outcomes.append(outcome)
                 self._running -= 1
+            wake = self.wake
+            if wake is not None:
+                wake()
 
         with self._lock:
             self._running += 1

@@ -13,7 +13,8 @@ from PySide6.QtWidgets import QGridLayout, QSplitter, QVBoxLayout, QWidget
 
 from grace_gui.context import AppContext
 from grace_gui.demo import Demo
-from grace_gui.sessions.inference import InferenceSession, skipped_message
+from grace_gui.gui_thread import call_on_gui_thread
+from grace_gui.sessions.inference import InferenceSession, refresh_ms, skipped_message
 from grace_gui.tabs.base import Tab
 from grace_gui.widgets.image_view import Box
 from grace_gui.widgets.inference_controls import RunControls, ask_export_path
@@ -21,7 +22,6 @@ from grace_gui.widgets.inference_results_panel import ResultsPanel
 from grace_gui.widgets.inference_sources import SourceBar
 from grace_gui.widgets.inference_view import InferenceView
 
-REFRESH_MS = 40  # the session hands over what arrived 25 times a second
 SETUP_KEYS = ("models", "model", "source", "source_kind", "conf", "class_conf")
 
 
@@ -36,12 +36,12 @@ class InferenceTab(Tab):
         self.session = s = InferenceSession()
         self._shown = None  # (image, name, frame id) on display
         self._record: int | None = None  # the selected detection
-        self._error = ""
+        self._error, self._closed = "", False
         self._build()
-        self._timer = QTimer(self)
-        self._timer.setInterval(REFRESH_MS)
+        self._timer = QTimer(self, interval=refresh_ms(""))
         self._timer.timeout.connect(s.poll)
         s.busy_changed.connect(lambda busy: self._timer.start() if busy else self._timer.stop())
+        s.set_wake(lambda: call_on_gui_thread(lambda: None if self._closed else s.poll()))
         s.models_changed.connect(self._show_models)
         s.model_changed.connect(self._show_models)
         s.classes_changed.connect(self.panel.set_classes)
@@ -99,6 +99,7 @@ class InferenceTab(Tab):
             self.inputs.set_source(str(source))
         self.session.device = self.inputs.device()
         self.session.set_source(self.inputs.source(), self.inputs.kind())
+        self._timer.setInterval(refresh_ms(self.inputs.kind()))
         started = self.session.start(None, str(weights) if weights else None)
         self.save_state()
         return started
@@ -242,6 +243,8 @@ class InferenceTab(Tab):
             self.settings.set(f"inference/{key}", value)
 
     def shutdown(self) -> None:
+        self._closed = True
+        self.session.set_wake(None)
         self.session.stop()
         self.session.wait(5.0)  # the run ends after its current batch
         self._timer.stop()

@@ -19,6 +19,7 @@ checkpoint is required (Eigen-CAM, ``grace train --weights``) an exported model 
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -241,19 +242,29 @@ def package_thresholds(ref: ModelRef, names: list[str]):
     return read_thresholds(ref.thresholds, names)
 
 
+@functools.lru_cache(maxsize=16)
+def _file_sha256(path: str, size: int, mtime_ns: int) -> str:
+    """A model file's SHA-256, remembered while its size and modification time stay the same
+    (every run of the Inference tab stamps its rows with the hash: a 20 MB checkpoint is not
+    read again for each run)."""
+    from grace.data.images import sha256_file
+
+    return sha256_file(path)
+
+
 def model_sha256(path: str | Path) -> str:
     """The SHA-256 that identifies a model: a file's bytes (``.pt``, ``.onnx``, a package zip);
     for a folder (an OpenVINO model, a package folder), the SHA-256 of the ``sha256sum``-style
     lines of every file in it, sorted by relative path (the rule of
     :func:`grace.data.content_hash.manifest_text`), so a copy of the folder has the same hash."""
-    from grace.data.images import sha256_file
-
     p = Path(path)
     if not p.is_dir():
-        return sha256_file(p)
+        st = p.stat()
+        return _file_sha256(str(p.resolve()), st.st_size, st.st_mtime_ns)
     import hashlib
 
     from grace.data.content_hash import manifest_text
+    from grace.data.images import sha256_file
 
     entries = [(f.relative_to(p).as_posix(), sha256_file(f)) for f in p.rglob("*") if f.is_file()]
     return hashlib.sha256(manifest_text(entries).encode("utf-8")).hexdigest()

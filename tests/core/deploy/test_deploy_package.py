@@ -205,3 +205,21 @@ def test_bad_thresholds_file_is_one_line(demo_pt, tmp_path, capsys):
     assert err.startswith(f"grace: error: {th}: ")
     assert "the model has no class 'rust' (crazing, " in err
     assert not out.exists() and os.listdir(tmp_path) == ["t.json"]
+
+
+def test_a_model_file_s_hash_follows_its_bytes_when_it_is_rewritten(tmp_path):
+    """The hash of a model file is remembered between runs, but a file written again (new
+    bytes, same size) is hashed again: the stamp always names the bytes that ran."""
+    import hashlib
+    import os
+
+    from grace.deploy.runtime import model_sha256
+
+    model = tmp_path / "m.onnx"
+    model.write_bytes(b"A" * 4096)
+    first = model_sha256(model)
+    assert first == hashlib.sha256(b"A" * 4096).hexdigest() == model_sha256(model)
+    st = model.stat()
+    model.write_bytes(b"B" * 4096)  # same size
+    os.utime(model, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))  # a later write
+    assert model_sha256(model) == hashlib.sha256(b"B" * 4096).hexdigest()

@@ -342,3 +342,27 @@ def test_watching_a_folder_that_is_not_there_fails_in_one_line(session, weights,
     assert failures == [f"{tmp_path / 'nowhere'}: not a folder (Watch folder needs the folder "
                         "the line writes its images into)"]  # fmt: skip
     assert len(session.cache.loads) == loads  # checked before the model loads
+
+
+def test_a_run_wakes_its_owner_from_the_job_thread_when_its_end_can_be_delivered(
+    session, folder, weights
+):
+    """The tab polls 25 times a second; ``wake`` lets it deliver a run's end at once: it is
+    called in the job's thread, and one poll after it delivers ``finished``."""
+    import threading
+    import time
+
+    session.add_model(weights, select=True)
+    assert session.wait(10)
+    woke: list = []
+    session.set_wake(lambda: woke.append(threading.current_thread().name))
+    done: list = []
+    session.finished.connect(done.append)
+    session.set_source(str(folder), "Folder")
+    assert session.start()
+    deadline = time.monotonic() + 60  # a guard against a hang, not a timing check
+    while not woke and time.monotonic() < deadline:
+        time.sleep(0.01)  # no poll here: only the job can make ``woke`` non-empty
+    assert woke == ["grace-session-job"] and done == []
+    session.poll()
+    assert len(done) == 1 and done[0].images == 3
