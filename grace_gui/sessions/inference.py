@@ -68,6 +68,21 @@ def skipped_message(skipped: Sequence[Mapping]) -> tuple[str, str]:
     return f"{len(skipped)} file(s) skipped: {names}{more}", details
 
 
+def end_notice(summary) -> tuple[str, str, str] | None:
+    """What the tab tells when a run ends: ``(message, details, level)`` — the files skipped
+    (a warning), and for a watched folder where its results are, to be reviewed; ``None``
+    when there is nothing to tell."""
+    skipped = skipped_message(summary.skipped)
+    if isinstance(summary, WatchSummary):
+        store = summary.inspect.store
+        hint = (f"results in {store} (the Review tab opens it: Open review store…, for the "
+                "detections near their threshold)")  # fmt: skip
+        if skipped[0]:
+            return f"{skipped[0]}; {hint}", skipped[1], "warning"
+        return f"{summary.line()}; {hint}", "", "info"
+    return (*skipped, "warning") if skipped[0] else None
+
+
 class RunState(str, Enum):
     IDLE = "idle"
     RUNNING = "running"

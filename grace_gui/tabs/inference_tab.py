@@ -1,8 +1,6 @@
-"""Inference tab: a view over :class:`~grace_gui.sessions.inference.InferenceSession` — the
-model, source and thresholds, the live view, the results table (sortable, filtered by class,
-confidence and file), per-class and per-image counts, exports. The session runs and holds
-everything; this module builds the widgets, wires the signals and renders the session's state.
-"""
+"""Inference tab: a view over :class:`~grace_gui.sessions.inference.InferenceSession` (model,
+source, thresholds, live view, results table with counts, exports). The session runs and holds
+everything; this module builds the widgets, wires the signals and renders the session's state."""
 
 from __future__ import annotations
 
@@ -14,13 +12,14 @@ from PySide6.QtWidgets import QGridLayout, QSplitter, QVBoxLayout, QWidget
 from grace_gui.context import AppContext
 from grace_gui.demo import Demo
 from grace_gui.gui_thread import call_on_gui_thread
-from grace_gui.sessions.inference import InferenceSession, refresh_ms, skipped_message
+from grace_gui.sessions.inference import InferenceSession, end_notice, refresh_ms
 from grace_gui.tabs.base import Tab
 from grace_gui.widgets.image_view import Box
 from grace_gui.widgets.inference_controls import RunControls, ask_export_path
 from grace_gui.widgets.inference_results_panel import ResultsPanel
 from grace_gui.widgets.inference_sources import SourceBar
 from grace_gui.widgets.inference_view import InferenceView
+from grace_gui.widgets.notifications import Notice
 
 SETUP_KEYS = ("models", "model", "source", "source_kind", "conf", "class_conf")
 
@@ -131,8 +130,8 @@ class InferenceTab(Tab):
     def _finished(self, summary) -> None:
         if summary is None:  # the old images go: the view says what went wrong
             self._clear(f"No results: {self._error}")
-        elif summary.skipped:  # unreadable files: reported and skipped, never silent
-            self.context.notifications.warning("Inference", *skipped_message(summary.skipped))
+        elif notice := end_notice(summary):  # skipped files (never silent), a watch's store
+            self.context.notifications.notify(Notice("Inference", *notice))
         self._update_status()
         self.run_finished.emit(summary)
 

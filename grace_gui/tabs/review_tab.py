@@ -25,7 +25,7 @@ from grace_gui.sessions.review_state import Counts, ShownItem
 from grace_gui.settings import app_data_dir
 from grace_gui.tabs.base import Tab
 from grace_gui.widgets.notifications import Notice
-from grace_gui.widgets.review_bar import ReviewBar, StartPage
+from grace_gui.widgets.review_bar import STORE_FILES, ReviewBar, StartPage
 from grace_gui.widgets.review_new import NewChoice, ask_new
 from grace_gui.widgets.review_panel import ReviewPanel
 from grace_gui.widgets.review_queue import ReviewQueue
@@ -140,7 +140,7 @@ class ReviewTab(Tab):
     def ask_open(self) -> str:
         """The store to open (a dialog; tests replace it)."""
         start = self.settings.get("review/last_store", "")
-        path, _ = QFileDialog.getOpenFileName(self, "Open review store", start, "Stores (*.db)")
+        path, _ = QFileDialog.getOpenFileName(self, "Open review store", start, STORE_FILES)
         return path
 
     def ask_new(self, source: str) -> NewChoice | None:

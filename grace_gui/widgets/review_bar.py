@@ -7,8 +7,11 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
+STORE_FILES = "Review stores (*.db *.sqlite);;All files (*)"  # .sqlite: grace inspect's results
 STARTS = (
-    ("open", "Open review store…", "Continue a review: open a store file (.db) made earlier"),
+    ("open", "Open review store…", "Continue a review: open a store made earlier (.db), or "
+     "a watched folder's results (<folder>.inspect.sqlite) to review its uncertain "
+     "detections"),
     ("new_folder", "New from a folder of images…", "Run a model over a folder of unlabelled "
      "images and review the detections it is unsure of (near its threshold)"),
     ("new_val", "New from a grace val output…", "Review a model's errors on a labelled split "

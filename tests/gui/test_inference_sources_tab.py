@@ -239,5 +239,8 @@ def test_a_watched_folder_shows_each_new_image_and_counts_ok_and_ng(qtbot, tab, 
     assert blocker.args[0].inspect.taken == 4
     assert tab.live.overlay.text().endswith("results in line.inspect.sqlite")
     assert (tmp_path / "line.inspect.sqlite").is_file()
+    note = tab.context.notifications.current  # where the results are, and how to review them
+    assert note.level == "info" and str(tmp_path / "line.inspect.sqlite") in note.message
+    assert "Review tab" in note.message
     assert run_and_wait(qtbot, tab, DEMO.images).images == 12
     assert not tab.live.verdicts.isVisible()
