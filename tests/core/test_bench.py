@@ -19,7 +19,7 @@ from grace.train.loss import StatsDetectionLoss
 pytestmark = pytest.mark.slow
 
 RATIOS = ("fen_latency_ratio", "ds_train_step_ratio", "predict_throughput_ratio",
-          "openvino_throughput_ratio")  # fmt: skip
+          "openvino_throughput_ratio", "openvino_f32_throughput_ratio")  # fmt: skip
 
 
 def lite_fen_params(c: int, r: int = 4) -> int:
@@ -53,7 +53,13 @@ def test_bench_json_reports_parameters_and_ratios():
     assert result["baseline_latency_ms"] > 0 and result["train_step_ms"] > 0
     # OpenVINO FP32 against PyTorch: the same random yolo11n exported at --imgsz, --repeats pairs
     assert result["openvino_throughput_ratio_n"] == 3 and result["openvino_imgsz"] == 64
-    assert result["openvino_precision"] == "f32" and "openvino_int8_throughput_ratio" not in result
+    import openvino as ov
+
+    hint = str(ov.Core().get_property("CPU", "INFERENCE_PRECISION_HINT")).lower()
+    default = "bf16" if "bf" in hint else "f16" if "16" in hint else "f32"
+    assert result["openvino_precision"] == default  # OpenVINO's own for this CPU
+    assert result["openvino_f32_throughput_ratio_n"] == 3  # and the export pinned to FP32
+    assert "openvino_int8_throughput_ratio" not in result
 
 
 class Recorder:

@@ -185,6 +185,7 @@ def build_package(
     zip_output: bool = False,
     data: str | None = None,
     imgsz: int | None = None,
+    precision: str = "auto",
 ) -> dict:
     """Build a package from a PyTorch checkpoint; returns the manifest plus ``path`` and
     ``warnings`` (e.g. a thresholds file calibrated for another model).
@@ -204,6 +205,9 @@ def build_package(
         The dataset whose content hash is recorded (default: the run's, when it exists here).
     imgsz
         Input size of the exports (default: the checkpoint's training size).
+    precision
+        The OpenVINO export's inference precision (``auto`` or ``f32``, see
+        :func:`grace.deploy.export.export_model`), recorded in the manifest.
     """
     from grace.deploy.export import default_imgsz, export_model, exported_name
     from grace.deploy.runtime import load_model, require_pytorch
@@ -234,6 +238,7 @@ def build_package(
         "classes": names,
         "imgsz": size,
         "formats": {},
+        "openvino_precision": precision if "openvino" in fmts else None,
         "thresholds": th,
         "metrics": _metrics_summary(metrics_path),
         "training": training,
@@ -249,7 +254,8 @@ def build_package(
             if f == "pt":
                 manifest["formats"]["pt"] = "model.pt"
                 continue
-            e = export_model(root / "model.pt", f, imgsz=size, out=root)
+            e = export_model(root / "model.pt", f, imgsz=size, out=root,
+                             precision=precision if f == "openvino" else "auto")  # fmt: skip
             manifest["formats"][f] = Path(e.path).name
             assert Path(e.path).name == exported_name("model", f, False)
         if "pt" not in fmts:

@@ -77,6 +77,7 @@ def compare_to_pytorch(
         res[key] = {
             "weights": str(w),
             "format": r["format"],
+            "precision": r.get("precision"),
             "mAP50-95": r["metrics"]["mAP50-95"],
             "mAP50": r["metrics"]["mAP50"],
             "latency_ms": r["latency_ms"],

@@ -3,10 +3,12 @@ exporter, offline, then the exported model evaluated next to the original.
 
 The exporter runs on a copy of the checkpoint in a staging folder inside ``--out`` (Ultralytics
 writes beside the weights), at batch 1, a fixed input size, FP32 (``quantize=32``), without
-graph simplification (which would need ``onnxslim``). INT8 is OpenVINO post-training
-quantisation by nncf calibrated on the user's own dataset (its train split, else val; the
-data.yaml is ours, resolved to absolute folders, so Ultralytics never looks for a download).
-The result is moved into place whole (:mod:`grace.deploy.files`).
+graph simplification (which would need ``onnxslim``). An OpenVINO export records the inference
+precision chosen (``--precision``: ``auto``, OpenVINO's own for the CPU, or ``f32``) in its folder
+(:data:`grace.deploy.runtime.PRECISION_FILE`), which every loader honours. INT8 is OpenVINO
+post-training quantisation by nncf calibrated on the user's own dataset (its train split, else
+val; the data.yaml is ours, resolved to absolute folders, so Ultralytics never looks for a
+download). The result is moved into place whole (:mod:`grace.deploy.files`).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ class Exported:
     source: str
     seconds: float
     calibration: dict | None = None
+    precision: str = "auto"
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -73,6 +76,7 @@ def export_model(
     imgsz: int | None = None,
     out: str | Path | None = None,
     fraction: float = 1.0,
+    precision: str = "auto",
 ) -> Exported:
     """Export a PyTorch checkpoint.
 
@@ -93,6 +97,9 @@ def export_model(
     fraction
         Share of the calibration split used (Ultralytics' ``fraction``; nncf takes every image
         given).
+    precision
+        OpenVINO's inference precision on the CPU: ``auto`` (OpenVINO's default: bfloat16 on
+        CPUs with AMX or AVX512-BF16, FP32 on the others) or ``f32`` (FP32 everywhere).
 
     Returns
     -------
@@ -100,8 +107,13 @@ def export_model(
     """
     from grace.argcheck import check_values
     from grace.deploy.files import replace_path, staging_dir
-    from grace.deploy.runtime import load_model, require_pytorch
+    from grace.deploy.runtime import PRECISION_FILE, PRECISIONS, load_model, require_pytorch
 
+    if precision not in PRECISIONS:
+        raise GraceError(f"--precision {precision}: must be one of {', '.join(PRECISIONS)}")
+    if precision != "auto" and fmt != "openvino":
+        raise GraceError(f"--precision {precision}: chooses OpenVINO's precision (ONNX Runtime "
+                         "computes in FP32 on the CPU)")  # fmt: skip
     if fmt not in FORMATS:
         raise GraceError(f"--format {fmt}: must be one of {', '.join(FORMATS)}")
     if int8 and fmt != "openvino":
@@ -145,6 +157,11 @@ def export_model(
         produced = Path(str(produced))
         if not produced.exists():
             raise GraceError(f"{weights}: the exporter reported {produced} but wrote nothing")
+        if precision != "auto":
+            import json
+
+            choice = json.dumps({"inference_precision": precision}) + "\n"
+            (produced / PRECISION_FILE).write_text(choice, encoding="utf-8")
         target = replace_path(produced, out_dir / name)
     return Exported(str(target), fmt, int8, size, str(pt), round(time.perf_counter() - t0, 2),
-                    calibration)  # fmt: skip
+                    calibration, precision)  # fmt: skip

@@ -30,7 +30,7 @@ import zipfile
 from pathlib import Path
 
 from grace.data.images import sha256_file
-from grace.deploy.runtime import ModelRef
+from grace.deploy.runtime import ModelRef, openvino_precision
 from grace.errors import GraceError
 
 MANIFEST = "package.json"
@@ -126,4 +126,5 @@ def open_package(path: str | Path, prefer: str | None = None) -> ModelRef:
         thresholds=folder / THRESHOLDS if THRESHOLDS in manifest["files"] else None,
         imgsz=manifest.get("imgsz"),
         manifest=manifest,
+        precision=openvino_precision(folder / formats[kind]) if kind == "openvino" else "auto",
     )

@@ -52,6 +52,9 @@ class ModelRef:
         The fixed input size of an exported model or a package, else ``None``.
     manifest
         A package's ``package.json``, else an empty dict.
+    precision
+        For an OpenVINO model, the inference precision chosen at export
+        (:func:`openvino_precision`): ``auto`` (OpenVINO's own for the CPU) or ``f32``.
     """
 
     path: Path
@@ -61,6 +64,7 @@ class ModelRef:
     thresholds: Path | None = None
     imgsz: int | None = None
     manifest: dict = field(default_factory=dict)
+    precision: str = "auto"  # an OpenVINO model's chosen inference precision (auto or f32)
 
     @property
     def exported(self) -> bool:
@@ -187,7 +191,8 @@ def resolve_model(path: str | Path, prefer: str | None = None) -> ModelRef:
     if kind == "openvino":
         folder = p if p.is_dir() else p.parent
         check_openvino_folder(folder)
-        return ModelRef(p, "openvino", folder, imgsz=openvino_imgsz(folder))
+        return ModelRef(p, "openvino", folder, imgsz=openvino_imgsz(folder),
+                        precision=openvino_precision(folder))  # fmt: skip
     if kind == "onnx":
         return ModelRef(p, "onnx", p, imgsz=onnx_imgsz(p))
     return ModelRef(p, "pt", p)
@@ -270,28 +275,55 @@ def model_sha256(path: str | Path) -> str:
     return hashlib.sha256(manifest_text(entries).encode("utf-8")).hexdigest()
 
 
-def pin_fp32(model, ref: ModelRef) -> bool:
-    """Run an OpenVINO model at full FP32 precision on the CPU.
+PRECISION_FILE = "grace_precision.json"  # in an OpenVINO folder: {"inference_precision": ...}
+PRECISIONS = ("auto", "f32")
 
-    OpenVINO's CPU plug-in computes in bfloat16 by default on processors with AMX or AVX512-BF16
-    (this machine's Xeon), which moves boxes by a fraction of a pixel: not what FP32 means.
-    Ultralytics compiles the model without a precision hint (except on Windows); this recompiles
-    it, once its predictor is set up, with ``INFERENCE_PRECISION_HINT=f32`` (an INT8 model keeps
-    its quantised layers). Returns whether it recompiled.
+
+def openvino_precision(folder: str | Path) -> str:
+    """The inference precision chosen for the OpenVINO model in ``folder`` when it was exported
+    (``grace export --precision``): ``f32``, or ``auto`` when none was written."""
+    import json
+
+    f = Path(folder) / PRECISION_FILE
+    if not f.is_file():
+        return "auto"
+    try:
+        value = json.loads(f.read_text(encoding="utf-8")).get("inference_precision")
+    except (ValueError, AttributeError, UnicodeDecodeError):
+        value = None
+    if value not in PRECISIONS:
+        raise GraceError(f"{f}: not a precision file (expected inference_precision "
+                         f"{' or '.join(PRECISIONS)})")  # fmt: skip
+    return value
+
+
+def apply_precision(model, ref: ModelRef) -> str:
+    """Run an OpenVINO model at the precision chosen at export; return the precision it computes
+    in (``f32``, ``bf16``, ``f16``; ``""`` for other formats or a model not set up yet).
+
+    ``auto`` keeps OpenVINO's default for the CPU, as Ultralytics compiles it: bfloat16 on
+    processors with AMX or AVX512-BF16 (this machine's Xeon: 3-4x the speed of FP32, boxes
+    moved by a fraction of a pixel, mAP within a few hundredths of a point), FP32 on the others
+    (most line PCs). ``f32`` recompiles the model, once its predictor is set up, with
+    ``INFERENCE_PRECISION_HINT=f32`` (an INT8 model keeps its quantised layers).
     """
     if ref.kind != "openvino":
-        return False
+        return ""
     engine = getattr(model, "predictor", None)
     backend = getattr(getattr(engine, "model", None), "backend", None)
     compiled = getattr(backend, "ov_compiled_model", None)
-    if compiled is None or getattr(backend, "read_model", None) is not None:
-        return False  # not set up, or Ultralytics recompiles it per shape itself
+    if compiled is None:
+        return ""
+    hint = str(compiled.get_property("INFERENCE_PRECISION_HINT")).lower()
+    current = "bf16" if "bf" in hint else "f16" if "16" in hint else "f32"
+    if ref.precision != "f32" or current == "f32":
+        return current
+    if getattr(backend, "read_model", None) is not None:
+        return current  # Ultralytics recompiles it per shape itself
+    if list(compiled.get_property("EXECUTION_DEVICES")) != ["CPU"]:
+        return current
     import openvino as ov
 
-    if compiled.get_property("INFERENCE_PRECISION_HINT") == ov.Type.f32:
-        return False
-    if list(compiled.get_property("EXECUTION_DEVICES")) != ["CPU"]:
-        return False
     xml = check_openvino_folder(ref.weights)
     core = ov.Core()
     backend.ov_compiled_model = core.compile_model(
@@ -299,4 +331,4 @@ def pin_fp32(model, ref: ModelRef) -> bool:
         "CPU",
         {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": "f32"},
     )
-    return True
+    return "f32"

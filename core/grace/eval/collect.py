@@ -29,6 +29,7 @@ class Collected:
     speed_ms: dict[str, float]  # per image: preprocess, inference, postprocess
     ultralytics: dict[str, float] = field(default_factory=dict)  # their own figures, same pass
     input_shapes: list[dict] = field(default_factory=list)  # {"shape": [h, w], "images": n}
+    precision: str = ""  # what an OpenVINO model computed in (f32, bf16), else ""
     problems: list = field(default_factory=list)  # grace.data.problems.Problem records
 
 

@@ -104,4 +104,5 @@ def collect_deployed(
         speed_ms={"predict": 1000.0 * seconds / max(len(records), 1)},
         input_shapes=[{"shape": list(k), "images": v} for k, v in sorted(shapes.items())],
         problems=problems,
+        precision=getattr(predictor, "precision", ""),
     )

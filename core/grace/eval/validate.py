@@ -315,6 +315,7 @@ def validate(
         "weights": str(weights),
         "data": str(data),
         "format": ref.kind,
+        "precision": col.precision or None,  # an OpenVINO model's inference precision here
         "package": str(ref.package) if ref.package else None,
         "protocol": protocol,
         "protocol_rule": PROTOCOL_RULES[protocol],

@@ -159,6 +159,7 @@ class Predictor:
         self.thresholds = thresholds or ClassThresholds()
         self.iou, self.imgsz, self.device, self.max_det = iou, imgsz, device, max_det
         self._engine_imgsz = None  # the letterbox size Ultralytics settled on at set-up
+        self.precision = ""  # an OpenVINO model's inference precision, once set up
         self.last_input_shape: tuple[int, int] | None = None  # (h, w) of the last batch fed
 
     def _kwargs(self, n: int) -> dict:
@@ -179,9 +180,9 @@ class Predictor:
         """Set the model up on its device before the first real frame (not timed)."""
         size = int(self.imgsz or 64)
         self.model.predict([np.zeros((size, size, 3), np.uint8)], **self._kwargs(1))
-        from grace.deploy.runtime import pin_fp32
+        from grace.deploy.runtime import apply_precision
 
-        pin_fp32(self.model, self.ref)  # OpenVINO computes in FP32, as exported
+        self.precision = apply_precision(self.model, self.ref)  # OpenVINO: as chosen at export
         self._engine_imgsz = getattr(self.model.predictor, "imgsz", None)
 
     @property

@@ -28,13 +28,17 @@ def demo_pt(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def exports(demo_pt, tmp_path_factory) -> dict[str, Path]:
-    """``{"openvino": folder, "onnx": file}``: the demo model exported at 128 by grace export."""
+    """``{"openvino": folder, "onnx": file}``: the demo model exported at 128 by grace export,
+    OpenVINO pinned to FP32 (``--precision f32``) so that its figures can be compared with
+    PyTorch's to the last digit."""
     from grace.deploy.export import export_model
 
     out = tmp_path_factory.mktemp("exports")
     return {
-        f: Path(export_model(demo_pt, f, imgsz=IMGSZ, out=out).path) for f in ("openvino", "onnx")
-    }
+        f: Path(export_model(demo_pt, f, imgsz=IMGSZ, out=out,
+                             precision="f32" if f == "openvino" else "auto").path)
+        for f in ("openvino", "onnx")
+    }  # fmt: skip
 
 
 @pytest.fixture(scope="session")

@@ -74,7 +74,8 @@ def test_val_on_an_exported_model_records_its_format(demo_pt, exports, tmp_path)
     assert on_disk["format"] == "openvino" and pt["format"] == "pt"
     assert on_disk["settings"]["imgsz"] == IMGSZ and on_disk["images"] == 12
     assert ov["cost"] is None  # no torch graph to count in an exported model
-    # OpenVINO computes in FP32 (pinned): the same mAP as PyTorch to a hundredth of a point
+    # OpenVINO computes in FP32 (exported --precision f32): PyTorch's mAP to 1/100 of a point
+    assert on_disk["precision"] == "f32" and pt["precision"] is None
     assert abs(ov["metrics"]["mAP50-95"] - pt["metrics"]["mAP50-95"]) < 1e-4
     assert pt["metrics"]["mAP50-95"] > 0.05  # a real model, not an empty comparison
 
@@ -232,3 +233,34 @@ def test_export_command_evaluates_next_to_pytorch(demo_pt, tmp_path, capsys):
     delta = round(100 * (ex["metrics"]["mAP50-95"] - pt["metrics"]["mAP50-95"]), 3)
     assert f"(delta {delta} points)" in stdout
     assert "ratio " in stdout and (out / f"{demo_pt.stem}.onnx").is_file()
+
+
+def test_openvino_precision_is_chosen_at_export_and_honoured_by_the_loader(demo_pt, tmp_path):
+    """``auto`` leaves OpenVINO's default for this CPU (what its CPU plug-in reports, bfloat16
+    on a CPU with AMX); ``f32`` is written beside the model and every loader computes in FP32;
+    a damaged choice is one line."""
+    import openvino as ov
+
+    from grace.deploy.export import export_model
+    from grace.deploy.runtime import PRECISION_FILE
+    from grace.errors import GraceError
+    from grace.infer.predictor import Predictor
+
+    hint = str(ov.Core().get_property("CPU", "INFERENCE_PRECISION_HINT")).lower()
+    default = "bf16" if "bf" in hint else "f16" if "16" in hint else "f32"
+    auto = Path(export_model(demo_pt, "openvino", imgsz=64, out=tmp_path / "a").path)
+    f32 = Path(export_model(demo_pt, "openvino", imgsz=64, out=tmp_path / "b",
+                            precision="f32").path)  # fmt: skip
+    assert not (auto / PRECISION_FILE).exists()
+    assert json.loads((f32 / PRECISION_FILE).read_text()) == {"inference_precision": "f32"}
+    got = {}
+    for name, folder in (("auto", auto), ("f32", f32)):
+        p = Predictor(folder, device="cpu")
+        p.warmup()
+        got[name] = p.precision
+    assert got == {"auto": default, "f32": "f32"}
+    (f32 / PRECISION_FILE).write_text('{"inference_precision": "f8"}')
+    with pytest.raises(GraceError, match="not a precision file"):
+        Predictor(f32, device="cpu")
+    with pytest.raises(GraceError, match="--precision f32: chooses OpenVINO's precision"):
+        export_model(demo_pt, "onnx", imgsz=64, out=tmp_path / "c", precision="f32")

@@ -28,7 +28,7 @@ def package(demo_pt, tmp_path_factory) -> Path:
     th = folder / "thresholds.json"
     th.write_text(json.dumps(THRESHOLDS))
     build_package(demo_pt, folder / "line", thresholds=th, formats="pt,openvino", imgsz=IMGSZ,
-                  data=str(DEMO_DATA))  # fmt: skip
+                  data=str(DEMO_DATA), precision="f32")  # fmt: skip
     return folder / "line"
 
 
@@ -44,7 +44,9 @@ def test_manifest_lists_every_file_with_its_hash(package, demo_pt):
     assert m["files"]["model.pt"] == _sha(demo_pt)  # the checkpoint, byte for byte
     assert m["formats"] == {"pt": "model.pt", "openvino": "model_openvino_model"}
     assert {"model_openvino_model/model.xml", "model_openvino_model/model.bin",
-            "thresholds.json", "metrics.json", "README.md"} <= set(m["files"])  # fmt: skip
+            "model_openvino_model/grace_precision.json", "thresholds.json", "metrics.json",
+            "README.md"} <= set(m["files"])  # fmt: skip
+    assert m["openvino_precision"] == "f32"  # chosen at build, written beside the model
     assert m["classes"] == list(yaml.safe_load(DEMO_DATA.read_text())["names"].values())
     assert m["imgsz"] == IMGSZ and m["thresholds"] == THRESHOLDS
     # metrics with their protocol, from the metrics.json beside the checkpoint
