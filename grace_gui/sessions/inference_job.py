@@ -220,6 +220,19 @@ class PredictorCache:
 PREDICTORS = PredictorCache()
 
 
+def hold_while_paused(
+    resume: threading.Event, stop: threading.Event, held: threading.Event | None
+) -> None:
+    """Block the job while ``resume`` is clear (paused) and ``stop`` is not set; ``held`` is
+    set meanwhile (what was in flight has been delivered)."""
+    if held is not None and not resume.is_set():
+        held.set()
+    while not resume.is_set() and not stop.is_set():
+        resume.wait(0.1)
+    if held is not None:
+        held.clear()
+
+
 def make_job(
     req,
     buffer: ResultBuffer,
@@ -246,12 +259,7 @@ def make_job(
 
         def on_results(results: list[FrameResult]) -> None:
             buffer.push(results)
-            if held is not None and not resume.is_set():
-                held.set()
-            while not resume.is_set() and not stop.is_set():
-                resume.wait(0.1)
-            if held is not None:
-                held.clear()
+            hold_while_paused(resume, stop, held)
 
         return run_predict(req, predictor, on_results=on_results, stop=stop, log=None)
 

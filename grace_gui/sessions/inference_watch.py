@@ -21,7 +21,12 @@ from pathlib import Path
 
 from grace.infer.stamp import make_stamp
 from grace.infer.thresholds import ClassThresholds
-from grace_gui.sessions.inference_job import PREDICTORS, PredictorCache, ResultBuffer
+from grace_gui.sessions.inference_job import (
+    PREDICTORS,
+    PredictorCache,
+    ResultBuffer,
+    hold_while_paused,
+)
 
 WATCH = "Watch folder"  # the source kind
 STATUSES = ("OK", "NG", "corrupt", "vanished")
@@ -134,12 +139,7 @@ def make_watch_job(
 
         def on_result(row) -> None:
             tally.add(row)
-            if held is not None and not resume.is_set():
-                held.set()
-            while not resume.is_set() and not stop.is_set():
-                resume.wait(0.1)
-            if held is not None:
-                held.clear()
+            hold_while_paused(resume, stop, held)
 
         summary = run_inspect(req, predictor, on_result=on_result, stop=stop, log=None,
                               on_frame=lambda r: buffer.push([r]))  # fmt: skip

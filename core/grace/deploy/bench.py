@@ -21,6 +21,14 @@ def _predictor(weights, imgsz: int):
     return p
 
 
+def _ratio_fields(prefix: str, r: dict) -> dict:
+    """``{prefix}_throughput_ratio`` with its quartiles and pairs, and ``{prefix}_images_per_s``
+    from :func:`grace.deploy.evaluate.throughput_ratio`'s ``r``."""
+    key = f"{prefix}_throughput_ratio"
+    return {key: r["ratio"], f"{key}_q1": r["q1"], f"{key}_q3": r["q3"], f"{key}_n": r["n"],
+            f"{prefix}_images_per_s": r["images_per_s"]}  # fmt: skip
+
+
 def openvino_figures(
     scale: str = "s",
     imgsz: int = 640,
@@ -54,33 +62,15 @@ def openvino_figures(
         ov32 = export_model(pt, "openvino", imgsz=imgsz, out=t / "f32", precision="f32")
         torch_p, ov_p = _predictor(pt, imgsz), _predictor(ov.path, imgsz)
         r = throughput_ratio(ov_p, torch_p, frames, repeats)
-        out |= {
-            "openvino_throughput_ratio": r["ratio"],
-            "openvino_throughput_ratio_q1": r["q1"],
-            "openvino_throughput_ratio_q3": r["q3"],
-            "openvino_throughput_ratio_n": r["n"],
-            "openvino_images_per_s": r["images_per_s"],
-            "pytorch_images_per_s": r["images_per_s_pytorch"],
-            "openvino_precision": ov_p.precision,
-        }
+        out |= _ratio_fields("openvino", r)
+        out |= {"pytorch_images_per_s": r["images_per_s_pytorch"],
+                "openvino_precision": ov_p.precision}  # fmt: skip
         r32 = throughput_ratio(_predictor(ov32.path, imgsz), torch_p, frames, repeats)
-        out |= {
-            "openvino_f32_throughput_ratio": r32["ratio"],
-            "openvino_f32_throughput_ratio_q1": r32["q1"],
-            "openvino_f32_throughput_ratio_q3": r32["q3"],
-            "openvino_f32_throughput_ratio_n": r32["n"],
-            "openvino_f32_images_per_s": r32["images_per_s"],
-        }
+        out |= _ratio_fields("openvino_f32", r32)
         if int8:
             q = export_model(pt, "openvino", int8=True, data=data, imgsz=imgsz, out=t)
             r8 = throughput_ratio(_predictor(q.path, imgsz), torch_p, frames, repeats)
-            out |= {
-                "openvino_int8_throughput_ratio": r8["ratio"],
-                "openvino_int8_throughput_ratio_q1": r8["q1"],
-                "openvino_int8_throughput_ratio_q3": r8["q3"],
-                "openvino_int8_throughput_ratio_n": r8["n"],
-                "openvino_int8_images_per_s": r8["images_per_s"],
-            }
+            out |= _ratio_fields("openvino_int8", r8)
             dq = export_model(demo_model, "openvino", int8=True, data=data, imgsz=DEMO_IMGSZ,
                               out=t / "demo")  # fmt: skip
             c = compare_to_pytorch(demo_model, dq.path, data, DEMO_IMGSZ, t / "demo_eval",
