@@ -76,6 +76,48 @@ def finished(run_dir: Path) -> bool:
     return end.get("type") == "end" and not end.get("stopped")
 
 
+def evaluated_runs(project: Path) -> list[Path]:
+    """Every finished and evaluated run of a protocol: the baseline's first (the reference of
+    the comparison), then by variant and seed."""
+    runs = []
+    for variant in VARIANTS:
+        seeds = [d.name.rsplit("-seed", 1)[1] for d in project.glob(f"{variant}-seed*")]
+        for seed in sorted(int(x) for x in seeds if x.isdigit()):
+            d = project / f"{variant}-seed{seed}"
+            if finished(d) and (d / "val" / "metrics.json").is_file():
+                runs.append(d)
+    return runs
+
+
+def table(project: Path, out: Path, protocol: str, cfg: dict) -> None:
+    """``grace compare`` of every evaluated run of the protocol into ``out``, and COMMAND.md:
+    the runs and the commands that make them again (finished runs are skipped)."""
+    runs = evaluated_runs(project)
+    run(grace("compare", *map(str, runs), "--out", str(out)))
+    seeds: dict[str, list[int]] = {}
+    for d in runs:
+        variant, seed = d.name.rsplit("-seed", 1)
+        seeds.setdefault(variant, []).append(int(seed))
+    by_seeds: dict[tuple[int, ...], list[str]] = {}
+    for variant, ss in seeds.items():
+        by_seeds.setdefault(tuple(ss), []).append(variant)
+    commands = "\n".join(
+        f"python experiments/neu_det_ablation.py --protocol {protocol} --seeds "
+        f"{' '.join(map(str, ss))} --variants {' '.join(vs)}"
+        for ss, vs in by_seeds.items()
+    )
+    listing = ", ".join(f"{v} seeds {' '.join(map(str, ss))}" for v, ss in seeds.items())
+    (out / "COMMAND.md").write_text(
+        f"# How this table was made\n\n```\n{commands}\n```\n\n"
+        f"- runs: {listing} (in `runs/ablation/{protocol}/`; what the table says: README.md)\n"
+        f"- protocol `{protocol}`: {json.dumps(cfg)}\n"
+        f"- NEU-DET split of `grace data import neu-det` (seed 0, whatever the training seed)\n"
+        f"- table written {time.strftime('%Y-%m-%d %H:%M %Z')} on {platform.node()} "
+        f"({platform.processor() or platform.machine()})\n",
+        encoding="utf-8",
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--protocol", choices=sorted(PROTOCOLS), default="cpu")
@@ -97,7 +139,6 @@ def main(argv: list[str] | None = None) -> int:
     project = work / a.protocol
     out = HERE / "results" / a.protocol
     out.mkdir(parents=True, exist_ok=True)
-    runs = []
     for seed in a.seeds:
         for variant in a.variants:
             name = f"{variant}-seed{seed}"
@@ -139,21 +180,7 @@ def main(argv: list[str] | None = None) -> int:
                     )
                 )
             shutil.copyfile(run_dir / "val" / "metrics.json", out / f"{name}.metrics.json")
-            runs.append(str(run_dir))
-    run(grace("compare", *runs, "--out", str(out)))
-    command = shlex.join(
-        [
-            Path(sys.executable).name,
-            "experiments/neu_det_ablation.py",
-            *(argv if argv is not None else sys.argv[1:]),
-        ]
-    )
-    (out / "COMMAND.md").write_text(
-        f"# How this table was made\n\n```\n{command}\n```\n\n"
-        f"- protocol `{a.protocol}`: {json.dumps(cfg)}\n- seeds {a.seeds}\n"
-        f"- finished {time.strftime('%Y-%m-%d %H:%M %Z')} on {platform.node()} "
-        f"({platform.processor() or platform.machine()})\n"
-    )
+    table(project, out, a.protocol, cfg)
     print((out / "compare.md").read_text() if (out / "compare.md").exists() else "")
     return 0
 
