@@ -28,16 +28,18 @@ TABS: dict[str, str] = {
         "filter by class and confidence, and export."
     ),
     "Evaluate": (
-        "Score models on a dataset exactly as the line runs them, see which differences are "
-        "real (95 % intervals), where each model errs, and set per-class thresholds."
+        "Score models (checkpoints, OpenVINO/ONNX exports or packages) on a dataset exactly as "
+        "the line runs them, see which differences are real (95 % intervals), where each model "
+        "errs, and set per-class thresholds."
     ),
     "Review": (
         "Go through what a model found, accept or reject each finding, correct its class or box, "
         "add missed defects, then export the reviewed images as a dataset to fine-tune on."
     ),
     "Eigen-CAM": (
-        "Show as a heat map where up to four models look in one image when they detect "
-        "defects, on one colour scale, to see whether they look at the defect or elsewhere."
+        "Show as a heat map where up to four models (their .pt checkpoints: an export has no "
+        "layers to look into) look in one image when they detect defects, on one colour scale, "
+        "to see whether they look at the defect or elsewhere."
     ),
 }
 

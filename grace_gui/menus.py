@@ -2,8 +2,11 @@
 
 File asks for a path and hands it to the tab that opens it, through the tabs' public methods:
 ``dataset_tab.open_path``, ``train_tab.open_path``, ``inference_tab.open_model`` (added and
-selected) and ``cam_tab.add_checkpoint`` / ``offer_checkpoint``. View switches tabs (Ctrl+1…N)
-and toggles full screen; Help opens the Guide (F1), the shortcuts and About.
+selected) and ``cam_tab.add_checkpoint`` / ``offer_checkpoint``. Open model… takes any model the
+engine runs (:data:`~grace_gui.sessions.model_files.MODEL_FILTER`; an OpenVINO ``.xml`` or a
+``package.json`` picked stands for its folder); Eigen-CAM refuses an export in one line and lists
+only checkpoints under Recent. View switches tabs (Ctrl+1…N) and toggles full screen; Help opens
+the Guide (F1), the shortcuts and About.
 """
 
 from __future__ import annotations
@@ -17,11 +20,11 @@ from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMenu
 
 from grace_gui.help import TextDialog, about_dialog, guide_dialog, shortcuts_dialog
+from grace_gui.sessions.model_files import MODEL_FILTER, picked_model
 
 if TYPE_CHECKING:
     from grace_gui.main_window import MainWindow
 
-CHECKPOINTS = "PyTorch checkpoints (*.pt);;All files (*)"
 FILE_ACTIONS = (  # (name: the method it calls, text, shortcut, what it does)
     ("open_dataset", "Open &dataset…", "Ctrl+O",
      "Open a dataset folder (data.yaml, NEU-DET, VOC or plain images) to inspect"),
@@ -30,7 +33,8 @@ FILE_ACTIONS = (  # (name: the method it calls, text, shortcut, what it does)
     ("open_run", "Open &run…", "Ctrl+Shift+R",
      "Open a training run folder to see its curves and settings"),
     ("open_model", "Open &model…", "Ctrl+Shift+M",
-     "Open a trained model (.pt) for inference, or for Eigen-CAM when that tab is shown"),
+     "Open a trained model (.pt, OpenVINO, ONNX or package) for inference, or its .pt for "
+     "Eigen-CAM when that tab is shown"),
     ("quit", "&Quit", "Ctrl+Q", "Close GRACE Inspector"),
 )  # fmt: skip
 HELP_ACTIONS = (  # (name: the dialog it shows, text, shortcut, what it does)
@@ -125,10 +129,12 @@ class WindowMenus(QObject):
         self.window.train_tab.open_path(path)
 
     def open_model(self) -> None:
-        """Eigen-CAM on screen: add the model there; otherwise select it in Inference (and
-        offer it in Eigen-CAM's recent list)."""
+        """Eigen-CAM on screen: add the model there (an export is refused there in one line);
+        otherwise select it in Inference (and offer it in Eigen-CAM's recent list, which takes
+        checkpoints only)."""
         start = self._remembered_dir("window/last_model_dir")
-        path, _ = QFileDialog.getOpenFileName(self.window, "Open model", start, CHECKPOINTS)
+        path, _ = QFileDialog.getOpenFileName(self.window, "Open model", start, MODEL_FILTER)
+        path = picked_model(path)  # an OpenVINO .xml or a package.json: its folder
         if not path:
             return
         self.settings.set("window/last_model_dir", str(Path(path).parent))

@@ -159,7 +159,7 @@ def check_device(device: str | int | None) -> str:
 
 
 #: Commands whose ``--weights`` must be a PyTorch checkpoint (they train or look inside it).
-PYTORCH_ONLY = ("train", "cam", "export", "package", "report")
+PYTORCH_ONLY = ("train", "cam", "export", "package")
 
 
 def check_weights(weights: str | os.PathLike | Iterable | None, pytorch: bool = False) -> None:

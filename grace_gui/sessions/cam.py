@@ -34,6 +34,7 @@ from grace_gui.sessions.cam_job import (
     CamResult,
     ModelCache,
     Stopped,
+    cam_checkpoint,
     refusal,
     run_job,
     same_file,
@@ -106,22 +107,26 @@ class CamSession:
 
     # checkpoints -----------------------------------------------------------------------------
     def add_checkpoint(self, path: str) -> str:
-        """Append ``path`` as the next panel; ``""`` when added, else why not (also emitted as
-        :attr:`refused`)."""
-        reason = refusal(self.checkpoints, str(path), MAX_CHECKPOINTS)
+        """Append ``path`` as the next panel (a package folder: its ``model.pt``,
+        :func:`~grace_gui.sessions.cam_job.cam_checkpoint`); ``""`` when added, else why not (an
+        exported model among others; also emitted as :attr:`refused`)."""
+        pt, reason = cam_checkpoint(str(path))
+        reason = reason or refusal(self.checkpoints, pt, MAX_CHECKPOINTS)
         if reason:
             self.refused.emit(reason)
             return reason
-        self.checkpoints.append(str(path))
+        self.checkpoints.append(pt)
         self._checkpoints_changed()
         return ""
 
     def set_checkpoints(self, paths: list[str]) -> None:
-        """Replace the panels (paths that are gone, repeated or over the limit are skipped)."""
+        """Replace the panels (paths that are gone, exported, repeated or over the limit are
+        skipped)."""
         self.checkpoints = []
         for p in paths:
-            if not refusal(self.checkpoints, str(p)):
-                self.checkpoints.append(str(p))
+            pt, reason = cam_checkpoint(str(p))
+            if not reason and not refusal(self.checkpoints, pt):
+                self.checkpoints.append(pt)
         self._checkpoints_changed()
 
     def remove_checkpoint(self, path: str) -> None:
@@ -133,15 +138,22 @@ class CamSession:
         self.checkpoints_changed.emit(list(self.checkpoints))
         self.inputs_changed.emit()
 
-    def remember(self, path: str) -> None:
-        """Put ``path`` first under *Recent*: each file once, however it was spelled."""
-        self.set_recent([os.path.normpath(os.path.abspath(path)), *self.recent])
+    def remember(self, path: str) -> str:
+        """Put ``path`` first under *Recent*: each file once, however it was spelled (a package
+        folder: its ``model.pt``). An exported model is not listed: ``""`` when listed, else
+        why not."""
+        pt, reason = cam_checkpoint(str(path))
+        if not reason:
+            self.set_recent([os.path.normpath(os.path.abspath(pt)), *self.recent])
+        return reason
 
     def set_recent(self, paths: list[str]) -> None:
-        """The recent list (existing files only, each once, at most :data:`RECENT_LIMIT`)."""
+        """The recent list (existing files Eigen-CAM can read only, each once, at most
+        :data:`RECENT_LIMIT`)."""
         out: list[str] = []
         for p in paths:
-            if Path(p).is_file() and not any(same_file(p, q) for q in out):
+            if (Path(p).is_file() and not cam_checkpoint(str(p))[1]
+                    and not any(same_file(p, q) for q in out)):  # fmt: skip
                 out.append(str(p))
         if out[:RECENT_LIMIT] != self.recent:
             self.recent = out[:RECENT_LIMIT]

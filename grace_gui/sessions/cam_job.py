@@ -28,6 +28,7 @@ __all__ = [
     "CamResult",
     "ModelCache",
     "Stopped",
+    "cam_checkpoint",
     "checkpoint_labels",
     "range_text",
     "refusal",
@@ -46,6 +47,37 @@ class Stopped(Exception):
 def same_file(a: str, b: str) -> bool:
     """``a`` and ``b`` name one file (a relative path, a symbolic link and the real path do)."""
     return os.path.realpath(a) == os.path.realpath(b)
+
+
+def cam_checkpoint(path: str) -> tuple[str, str]:
+    """The PyTorch checkpoint Eigen-CAM reads for ``path`` and ``""``, or ``""`` and why there is
+    none (one line).
+
+    A ``.pt`` (or any file the engine does not know as a model: its loading says what is wrong)
+    is itself; a model package folder that holds its checkpoint is its ``model.pt``. An exported
+    model (an OpenVINO folder or one of its files, an ``.onnx``) has no layers to read, nor has a
+    package without a ``.pt``: refused with :data:`grace.deploy.runtime.NEEDS_PT`. A zipped
+    package is refused too (its ``.pt`` would be read from a temporary folder that is gone at the
+    next start): it says to unzip it and choose its ``model.pt``.
+    """
+    from grace.deploy.runtime import NEEDS_PT, model_kind, resolve_model
+
+    kind = model_kind(path)
+    if kind in ("openvino", "onnx"):
+        return "", f"{path}: an exported {kind} model; Eigen-CAM {NEEDS_PT} it was exported from"
+    if kind != "package":
+        return str(path), ""
+    if Path(path).is_file():
+        return "", (f"{path}: a zipped model package; Eigen-CAM {NEEDS_PT}: unzip it and choose "
+                    "its model.pt")  # fmt: skip
+    try:
+        ref = resolve_model(path, prefer="pt")  # checks the package's files against package.json
+    except GraceError as e:
+        return "", str(e).splitlines()[0]
+    if ref.kind != "pt":
+        return "", (f"{path}: a model package without its model.pt; Eigen-CAM {NEEDS_PT} it was "
+                    "built from")  # fmt: skip
+    return str(ref.weights), ""
 
 
 def refusal(selected: Sequence[str], path: str, limit: int = MAX_CHECKPOINTS) -> str:

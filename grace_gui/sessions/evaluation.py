@@ -1,12 +1,13 @@
 """The Evaluate tab's state and jobs, free of Qt: :class:`EvaluationSession`.
 
-It holds what is chosen (checkpoints or run folders, a dataset, an image size, the reference
-model), runs the evaluation (``grace val``'s deployed protocol, one model after the other,
-reusing an evaluation on disk that is still up to date: :mod:`.evaluation_files`), compares the
-models (``grace compare``'s paired-bootstrap intervals against the reference), and calibrates
-per-class thresholds (``grace calibrate``'s rules; the file written by the engine). Changes are
-announced with psygnal signals; jobs run through :class:`~grace_gui.sessions.jobs.Jobs` (the
-GUI's pool, or inline in a test) and their outcomes arrive on the session's thread.
+It holds what is chosen (checkpoints or run folders, exported models or packages, a dataset, an
+image size, the reference model), runs the evaluation (``grace val``'s deployed protocol, one
+model after the other, reusing an evaluation on disk that is still up to date:
+:mod:`.evaluation_files`), compares the models (``grace compare``'s paired-bootstrap intervals
+against the reference), and calibrates per-class thresholds (``grace calibrate``'s rules; the
+file written by the engine). Changes are announced with psygnal signals; jobs run through
+:class:`~grace_gui.sessions.jobs.Jobs` (the GUI's pool, or inline in a test) and their outcomes
+arrive on the session's thread.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ class EvaluationSession:
         self.device = device
         self.models: list[ModelChoice] = []
         self.data_yaml = ""
-        self.imgsz: int | None = None  # None: each checkpoint's own training size
+        self.imgsz: int | None = None  # None: each checkpoint's training size, an export's own
         self.batch = 16
         self.results: list[ModelResult] = []
         self.reference = 0
@@ -70,8 +71,8 @@ class EvaluationSession:
 
     # choices ---------------------------------------------------------------------------------
     def add_model(self, path: str | Path) -> str:
-        """Add a checkpoint or run folder; ``""`` when added, else why not (also
-        :attr:`refused`)."""
+        """Add a checkpoint, run folder, exported model or package; ``""`` when added, else why
+        not (also :attr:`refused`)."""
         try:
             choice = model_choice(path)
         except GraceError as e:
@@ -130,9 +131,17 @@ class EvaluationSession:
         """Evaluate every chosen model on the dataset (in a job), then compare them; ``False``
         (and :attr:`failed`) when a model or the dataset is missing."""
         if not self.models or not self.data_yaml:
-            what = "a checkpoint or run (Add…)" if not self.models else "a dataset (data.yaml)"
+            what = "a model or run (Add…)" if not self.models else "a dataset (data.yaml)"
             self.failed.emit(f"Evaluate: choose {what} first", "")
             return False
+        if self.imgsz is not None:
+            fixed = next((m for m in self.models
+                          if m.exported and m.imgsz and m.imgsz != self.imgsz), None)  # fmt: skip
+            if fixed is not None:  # an export runs at the one size it was exported for
+                self.failed.emit(f"Evaluate: {fixed.label} was exported for a {fixed.imgsz}x"
+                                 f"{fixed.imgsz} input, not {self.imgsz}: set the image size to "
+                                 f"{fixed.imgsz} or 'as trained'", "")  # fmt: skip
+                return False
         models, data, imgsz = list(self.models), self.data_yaml, self.imgsz
         self._run(self._evaluate_all, models, data, imgsz, on_result=self._evaluated)
         return True
@@ -153,7 +162,7 @@ class EvaluationSession:
                 results.append(read_result(m, fresh, reused=True))
                 continue
             self._say(i, total, f"Evaluating {m.label} ({i + 1} of {len(models)}) …")
-            size = imgsz or _trained_size(m.weights)
+            size = imgsz or m.imgsz or _trained_size(m)
             validate(m.weights, data, imgsz=size, batch=self.batch, device=self.device, out=own)
             results.append(read_result(m, own, reused=False))
         comparison = None
@@ -247,7 +256,7 @@ class EvaluationSession:
     def write_thresholds(self, path: str | Path | None = None) -> None:
         """Write the calibrated thresholds (the engine's ``grace calibrate`` on the same
         evaluation and targets) to ``path``, default ``<weights stem>.thresholds.json`` beside
-        the checkpoint."""
+        the model (the checkpoint, the OpenVINO folder, the ``.onnx``, the package)."""
         if self.calibration is None or self.calibrated_model is None:
             self.failed.emit("Thresholds: calibrate first", "")
             return
@@ -303,11 +312,15 @@ class EvaluationSession:
         self._closed = True
 
 
-def _trained_size(weights: str) -> int:
+def _trained_size(model: ModelChoice) -> int:
+    """The size a checkpoint was trained at; an export without a recorded size: 640, as
+    ``grace val`` takes it."""
+    if model.exported:
+        return 640
     from grace.explain.figure import default_imgsz
     from grace.nn.checkpoint import load_yolo
 
-    return default_imgsz(load_yolo(weights))
+    return default_imgsz(load_yolo(model.weights))
 
 
 def _compare(results: Sequence[ModelResult], reference: int) -> dict[str, Any]:

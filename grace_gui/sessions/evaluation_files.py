@@ -1,11 +1,15 @@
-"""What the Evaluate tab reads and reuses (Qt-free): which checkpoint a choice means, where its
+"""What the Evaluate tab reads and reuses (Qt-free): which model a choice means, where its
 evaluation lives, whether an evaluation on disk is still up to date, and one model's results.
 
-An evaluation is a ``grace val`` output folder (``metrics.json``, ``pr_curves.json``,
-``errors.json``, ``predictions.npz``). It is up to date for a checkpoint, a dataset and an image
-size when its ``metrics.json`` names that checkpoint and that ``data.yaml``, was made under the
-deployed protocol at that size, all four files are there, and it was written after the
-checkpoint, the ``data.yaml`` and every val image and label file last changed.
+A model is a PyTorch checkpoint (a ``.pt``, or a run folder's), an exported model (an OpenVINO
+folder, an ``.onnx``) or a model package (its folder or ``.zip``), as
+:func:`grace.deploy.runtime.resolve_model` accepts them; an export or a package runs at its own
+input size. An evaluation is a ``grace val`` output folder (``metrics.json``,
+``pr_curves.json``, ``errors.json``, ``predictions.npz``). It is up to date for a model, a
+dataset and an image size when its ``metrics.json`` names that model and that ``data.yaml``, was
+made under the deployed protocol at that size, all four files are there, and it was written
+after the model (every file of a folder model), the ``data.yaml`` and every val image and label
+file last changed.
 """
 
 from __future__ import annotations
@@ -24,12 +28,23 @@ PROTOCOL = "deployed"
 
 @dataclass(frozen=True)
 class ModelChoice:
-    """A checkpoint to evaluate: ``weights`` (the file), ``label`` (its run and name, what the
-    tables show) and ``chosen`` (what the user picked: the file or its run folder)."""
+    """A model to evaluate: ``weights`` (what the engine is given: the checkpoint file, the
+    OpenVINO folder, the ``.onnx``, the package), ``label`` (its run and name, what the tables
+    show), ``chosen`` (what the user picked: the file or its run folder), ``kind`` (the format
+    that runs: ``pt``, ``openvino`` or ``onnx``), ``imgsz`` (an export's or a package's own input
+    size; ``None`` for a checkpoint) and ``package`` (a model package)."""
 
     weights: str
     label: str
     chosen: str
+    kind: str = "pt"
+    imgsz: int | None = None
+    package: bool = False
+
+    @property
+    def exported(self) -> bool:
+        """An exported model runs at its own input size only."""
+        return self.kind != "pt"
 
 
 def _run_of(weights: Path) -> Path | None:
@@ -41,10 +56,31 @@ def _run_of(weights: Path) -> Path | None:
     return None
 
 
+def _exported_choice(p: Path, kind: str) -> ModelChoice:
+    """An OpenVINO folder (or its ``.xml``/``.bin``), an ``.onnx`` or a package, checked on disk
+    by the engine (a broken one is its :class:`GraceError` line)."""
+    from grace.deploy.runtime import resolve_model
+
+    if kind == "openvino" and p.is_file():
+        p = p.parent  # the folder is the model
+    ref = resolve_model(p)
+    w = p.resolve()
+    name = f"{w.name} (package)" if kind == "package" else w.name
+    run = _run_of(w)
+    label = f"{run.name}/{name}" if run else name
+    return ModelChoice(str(w), label, str(p), ref.kind, ref.imgsz, ref.package is not None)
+
+
 def model_choice(path: str | Path) -> ModelChoice:
-    """The checkpoint that ``path`` means: a ``.pt`` file, or a run folder's
+    """The model that ``path`` means: an OpenVINO folder, an ``.onnx`` or a package (as
+    :func:`grace.deploy.runtime.model_kind` tells them), a ``.pt`` file, or a run folder's
     ``weights/best.pt`` (else ``last.pt``); a :class:`GraceError` line otherwise."""
+    from grace.deploy.runtime import model_kind
+
     p = Path(path)
+    kind = model_kind(p)
+    if kind is not None and kind != "pt":
+        return _exported_choice(p, kind)
     if p.is_dir():
         for name in ("best.pt", "last.pt"):
             if (p / "weights" / name).is_file():
@@ -54,7 +90,8 @@ def model_choice(path: str | Path) -> ModelChoice:
     if not p.is_file():
         raise GraceError(f"{p}: not found")
     if p.suffix.lower() != ".pt":
-        raise GraceError(f"{p}: not a checkpoint (.pt file) or a run folder")
+        raise GraceError(f"{p}: not a model (a .pt, an OpenVINO folder, an .onnx, a package) "
+                         "or a run folder")  # fmt: skip
     w = p.resolve()
     run = _run_of(w)
     return ModelChoice(str(w), f"{run.name}/{w.name}" if run else w.stem, str(p))
@@ -90,6 +127,13 @@ def _newest_mtime(paths) -> float:
         except OSError:
             continue
     return newest
+
+
+def model_mtime(weights: str | Path) -> float:
+    """The latest change of a model: its file, or a folder model (OpenVINO, package) and every
+    file in it."""
+    w = Path(weights)
+    return _newest_mtime([w, *(w.rglob("*") if w.is_dir() else ())])
 
 
 def dataset_mtime(data_yaml: str | Path) -> float:
@@ -139,8 +183,8 @@ def stale_reason(
     if imgsz is not None and size != imgsz:
         return f"{d}: evaluated at image size {size}, not {imgsz}"
     written = (d / "metrics.json").stat().st_mtime
-    if written < _newest_mtime([Path(weights)]):
-        return f"{d}: the checkpoint changed after this evaluation"
+    if written < model_mtime(weights):
+        return f"{d}: the model changed after this evaluation"
     if written < data_changed:
         return f"{d}: the dataset changed after this evaluation"
     return ""

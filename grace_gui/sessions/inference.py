@@ -212,7 +212,7 @@ class InferenceSession:
         if source is not None:
             self.set_source(source, self.kind)
         if self.model is None or not self.source:
-            what = "a checkpoint (Model → Browse…)" if self.model is None else "a source"
+            what = "a model (Model → Browse…)" if self.model is None else "a source"
             self.failed.emit(f"choose {what} first", "")
             return False
         if self.running:

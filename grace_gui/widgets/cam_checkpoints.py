@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from grace_gui.sessions.cam_job import MAX_CHECKPOINTS, checkpoint_labels
+from grace_gui.sessions.model_files import PT_FILTER, picked_model
 
 
 class CheckpointList(QWidget):
@@ -34,7 +35,9 @@ class CheckpointList(QWidget):
             f"{MAX_CHECKPOINTS}); hover over one for its file"
         )
         self.add_button = QPushButton("Add…")
-        self.add_button.setToolTip("Add a trained model (.pt checkpoint) as the next panel")
+        self.add_button.setToolTip("Add a trained model as the next panel: its PyTorch "
+                                   "checkpoint (.pt); an OpenVINO or ONNX export has no layers "
+                                   "to look into")  # fmt: skip
         self.add_button.clicked.connect(self.browse)
         self.recent_button = QToolButton()
         self.recent_button.setText("Recent")
@@ -74,10 +77,11 @@ class CheckpointList(QWidget):
         recent = self.session.recent
         start = str(Path(recent[0]).parent) if recent else ""
         path, _ = QFileDialog.getOpenFileName(
-            self, "Add a checkpoint", start, "Checkpoints (*.pt);;All files (*)"
-        )
-        if path:
-            self.session.add_checkpoint(path)
+            self, "Add a PyTorch checkpoint (.pt): Eigen-CAM needs it, not an export", start,
+            PT_FILTER,
+        )  # fmt: skip
+        if path:  # a package's package.json: its folder, whose model.pt the session takes
+            self.session.add_checkpoint(picked_model(path))
 
     def fill_recent(self) -> None:
         self.recent_menu.clear()

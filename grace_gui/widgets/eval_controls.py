@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from grace_gui.sessions.evaluation_files import ModelChoice
+from grace_gui.sessions.model_files import MODEL_FILES_TIP, MODEL_FILTER, picked_model
 
 
 def _button(text: str, tip: str) -> QPushButton:
@@ -32,7 +33,7 @@ def _button(text: str, tip: str) -> QPushButton:
 
 
 class EvalControls(QWidget):
-    add_requested = Signal(str)  # a checkpoint or run folder chosen
+    add_requested = Signal(str)  # a model (checkpoint, export, package) or run folder chosen
     remove_requested = Signal(int)
     dataset_chosen = Signal(str)
     evaluate_requested = Signal()
@@ -43,7 +44,7 @@ class EvalControls(QWidget):
         self.models.setToolTip("The models to compare; the first is the reference until you "
                                "choose another below")  # fmt: skip
         self.models.setMaximumHeight(110)
-        add_file = _button("Add checkpoint…", "Add a trained model file (.pt)")
+        add_file = _button("Add model…", f"Add a trained model: {MODEL_FILES_TIP}")
         add_run = _button("Add run…", "Add a training run folder: its weights/best.pt is used")
         remove = _button("Remove", "Leave the selected model out of the comparison")
         add_file.clicked.connect(self._ask_file)
@@ -61,7 +62,8 @@ class EvalControls(QWidget):
         self.imgsz.setSpecialValueText("as trained")
         self.imgsz.setToolTip(
             "The size the images are scaled to for the model, as on the line (grace predict "
-            "--imgsz). 'as trained': each model at the size it was trained at"
+            "--imgsz). 'as trained': each model at the size it was trained at, an exported "
+            "model at the size it was exported for"
         )
         self.reference = QComboBox()
         self.reference.setToolTip("Every Δ is this model's figure subtracted from the other's, "
@@ -126,7 +128,8 @@ class EvalControls(QWidget):
         self.status.setText(what)
 
     def _ask_file(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Add a checkpoint", "", "Checkpoints (*.pt)")
+        path, _ = QFileDialog.getOpenFileName(self, "Add a model", "", MODEL_FILTER)
+        path = picked_model(path)  # an OpenVINO .xml or a package.json: its folder
         if path:
             self.add_requested.emit(path)
 

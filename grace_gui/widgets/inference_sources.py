@@ -1,5 +1,6 @@
-"""The Inference tab's inputs: a checkpoint chooser (the session's models, each named by its
-run and folder), the source (image, folder, video file, camera, stream URL) and the device."""
+"""The Inference tab's inputs: a model chooser (the session's checkpoints, exports and packages,
+each named by its run and folder), the source (image, folder, video file, camera, stream URL)
+and the device."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from PySide6.QtWidgets import (
 from grace.infer.frames import IMAGE_SUFFIXES, VIDEO_SUFFIXES
 from grace_gui.sessions.inference_models import ModelEntry
 from grace_gui.sessions.inference_watch import WATCH
+from grace_gui.sessions.model_files import MODEL_FILES_TIP, MODEL_FILTER, picked_model
 
 KINDS = ("Image", "Folder", WATCH, "Video file", "Camera", "Stream URL")
 PLACEHOLDERS = {
@@ -68,13 +70,14 @@ class SourceBar(QWidget):
         self.model_combo.setSizeAdjustPolicy(
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
         )
-        self.model_combo.setToolTip("The trained model (checkpoint) that inspects the images: "
-                                    "run name, file and the folder it is in")  # fmt: skip
+        self.model_combo.setToolTip("The trained model (checkpoint, OpenVINO or ONNX export, or "
+                                    "package) that inspects the images: run name, file and the "
+                                    "folder it is in")  # fmt: skip
         self.model_combo.activated.connect(
             lambda i: self.model_chosen.emit(str(self.model_combo.itemData(i)))
         )
         model_browse = QPushButton("Browse…")
-        model_browse.setToolTip("Choose a checkpoint file (.pt) from disk")
+        model_browse.setToolTip(f"Choose a model from disk: {MODEL_FILES_TIP}")
         model_browse.clicked.connect(self.browse_model)
         self.kind_combo = QComboBox()
         self.kind_combo.addItems(KINDS)
@@ -129,9 +132,8 @@ class SourceBar(QWidget):
         return [str(self.model_combo.itemData(i)) for i in range(self.model_combo.count())]
 
     def browse_model(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(
-            self, "Choose a checkpoint", self.last_dir, "PyTorch checkpoints (*.pt);;All (*)"
-        )
+        path, _ = QFileDialog.getOpenFileName(self, "Choose a model", self.last_dir, MODEL_FILTER)
+        path = picked_model(path)  # an OpenVINO .xml or a package.json: its folder
         if path:
             self.last_dir = str(Path(path).parent)
             self.model_chosen.emit(path)

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from grace_gui.sessions.model_files import MODEL_FILTER, picked_model
 from grace_gui.sessions.review_state import store_beside_folder, store_in_val_dir
 
 
@@ -65,8 +66,8 @@ class NewStoreDialog(QDialog):
             "images": "The folder of images to inspect (not changed)",
             "val_dir": "The folder grace val wrote (metrics.json, errors.json, predictions.npz)",
             "data": "The dataset (data.yaml) grace val was run on: its val split is reviewed",
-            "weights": "The model (.pt) whose findings you review; also the starting weights "
-                       "of a fine-tuning on the result",
+            "weights": "The model (.pt, OpenVINO, ONNX or package) whose findings you review; "
+                       "a .pt is also the starting weights of a fine-tuning on the result",
             "store": "The review store file to make (every decision is saved in it as you go)",
         }  # fmt: skip
         labels = {"images": "Images", "val_dir": "grace val output", "data": "Dataset",
@@ -116,8 +117,11 @@ class NewStoreDialog(QDialog):
             path = QFileDialog.getExistingDirectory(self, "Choose a folder", edit.text())
         elif key == "store":
             path, _ = QFileDialog.getSaveFileName(self, "Store file", edit.text(), "*.db")
+        elif key == "weights":
+            path, _ = QFileDialog.getOpenFileName(self, "Choose a model", edit.text(), MODEL_FILTER)
+            path = picked_model(path)  # an OpenVINO .xml or a package.json: its folder
         else:
-            pattern = "Models (*.pt)" if key == "weights" else "YOLO data (*.yaml *.yml)"
+            pattern = "YOLO data (*.yaml *.yml)"
             path, _ = QFileDialog.getOpenFileName(self, "Choose a file", edit.text(), pattern)
         if path:
             edit.setText(path)

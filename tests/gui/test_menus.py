@@ -121,7 +121,7 @@ def test_ctrl_q_closes_saves_and_releases_the_settings(qtbot, make_window, setti
 @pytest.fixture
 def chosen(monkeypatch):
     """The file dialogs answer ``chosen["path"]`` ("" = cancelled) and record their title."""
-    answer = {"path": "", "asked": []}
+    answer = {"path": "", "asked": [], "patterns": []}
 
     def folder(parent, title, start=""):
         answer["asked"].append(title)
@@ -129,6 +129,7 @@ def chosen(monkeypatch):
 
     def file(parent, title, start="", pattern=""):
         answer["asked"].append(title)
+        answer["patterns"].append(pattern)
         return answer["path"], pattern
 
     monkeypatch.setattr(QFileDialog, "getExistingDirectory", folder)
@@ -184,6 +185,42 @@ def test_open_model_selects_it_in_inference(make_window, chosen):
     window.menus.actions["open_model"].trigger()
     assert window.inference_tab.inputs.model_path() == str(demo.models[0])
     assert window.context.settings.get("cam/models")[0] == str(demo.models[0])
+
+
+@pytest.mark.slow
+def test_open_model_takes_an_export_into_inference_and_not_into_eigen_cam(
+    make_window, chosen, tmp_path
+):
+    """An OpenVINO model picked by its .xml (a tiny random yolo11n exported at 64): selected in
+    Inference as its folder, its classes read from its metadata, not offered to Eigen-CAM; with
+    the Eigen-CAM tab shown it is refused there in one line and no panel is added."""
+    from grace.deploy.export import export_model
+    from grace.infer.bench import make_bench_checkpoint
+    from grace_gui.sessions.model_files import MODEL_FILTER
+
+    pt = make_bench_checkpoint(tmp_path / "tiny.pt", "n", nc=2, imgsz=64)
+    ov = Path(export_model(pt, "openvino", imgsz=64, out=tmp_path / "export").path)
+    window = make_window()
+    inference, cam = window.inference_tab, window.cam_tab.session
+    assert inference.session.wait(120)  # the demo's first run has ended: its names are shown
+    recent = list(cam.recent)
+    chosen["path"] = str(ov / "tiny.xml")  # what the file dialog returns for an OpenVINO model
+    window.menus.actions["open_model"].trigger()
+    assert chosen["patterns"] == [MODEL_FILTER]
+    assert window.tabs.currentWidget() is window.inference_tab
+    assert inference.inputs.model_path() == str(ov)
+    assert inference.session.wait(60) and inference.session.names == ["class0", "class1"]
+    assert cam.recent == recent and str(ov) not in (window.context.settings.get("cam/models") or [])
+    assert window.context.settings.get("window/last_model_dir") == str(ov.parent)
+
+    window.tabs.setCurrentWidget(window.cam_tab)
+    panels = list(cam.checkpoints)
+    window.menus.actions["open_model"].trigger()
+    assert window.tabs.currentWidget() is window.cam_tab and cam.checkpoints == panels
+    notice = window.context.notifications.current
+    assert (notice.title, notice.level) == ("Eigen-CAM", "error")
+    assert notice.message == (f"{ov}: an exported openvino model; Eigen-CAM needs the PyTorch "
+                              "checkpoint (.pt) it was exported from")  # fmt: skip
 
 
 def test_a_second_window_on_the_same_settings_is_read_only(make_window, settings_path):

@@ -235,11 +235,15 @@ def add_eval_commands(sub: argparse._SubParsersAction, defaults) -> None:
     r.add_argument("run", nargs="?", metavar="RUN", help="a run directory (or --weights/--data)")
     r.add_argument(
         "--weights",
-        help="a PyTorch checkpoint (.pt, with --data) instead of a run; an exported model or a "
-        "package is refused (the report reads the checkpoint and draws its Eigen-CAM)",
+        help="a model (with --data) instead of a run: a .pt, an OpenVINO folder, an .onnx or a "
+        "package (Eigen-CAM needs the .pt: a package's model.pt; an export has none)",
     )
     r.add_argument("--data", help="data.yaml to evaluate on (default: the run's)")
-    r.add_argument("--imgsz", type=int, help="evaluation size (default: the training size)")
+    r.add_argument(
+        "--imgsz", type=int,
+        help="evaluation size (default: an exported model's or package's own, else the training "
+        "size)",
+    )  # fmt: skip
     r.add_argument(
         "--thresholds",
         help="per-class thresholds.json (default: thresholds.json beside the weights, else the "

@@ -251,6 +251,32 @@ def _eigencam(model, errors: dict, imgsz: int, conf: float, problems: list[str])
     }
 
 
+def _report_models(ref, device: str) -> tuple[Any, Any, str]:
+    """``(model, cam_model, cam_note)``: the model whose names and identity the report shows
+    (the one evaluated), the PyTorch model Eigen-CAM reads (``None`` when there is none), and
+    why there is none (``""`` when there is)."""
+    from grace.deploy.runtime import NEEDS_PT, load_model
+    from grace.explain.figure import load_models
+
+    if ref.kind == "pt":
+        model = load_models([ref.weights], device)[0]
+        return model, model, ""
+    model, _ = load_model(ref)
+    pt = (ref.manifest.get("formats") or {}).get("pt") if ref.package is not None else None
+    if pt:  # a package that holds its checkpoint: Eigen-CAM of that .pt
+        return model, load_models([ref.package / pt], device)[0], ""
+    what = f"an exported {ref.kind} model"
+    if ref.package is not None:
+        what = "a model package without its model.pt"
+    return model, None, f"{ref.path}: {what}; Eigen-CAM {NEEDS_PT} it was exported from"
+
+
+def _trained_size(model, ref) -> int:
+    from grace.explain.figure import default_imgsz
+
+    return default_imgsz(model) if ref.kind == "pt" else 640
+
+
 def _dataset(data: str, problems: list[str]) -> dict:
     from grace.data.content_hash import split_content_hash
     from grace.data.stats import dataset_stats
@@ -270,20 +296,27 @@ def _dataset(data: str, problems: list[str]) -> dict:
     }
 
 
-def _model(weights: Path, run: Path | None, model, metrics: dict, problems: list) -> dict:
-    from grace.data.images import sha256_file
+def _model(weights: Path, run: Path | None, model, metrics: dict, problems: list, ref=None) -> dict:
+    """The model's identity; ``model`` is its PyTorch model (``None``: an export without one,
+    whose training settings come from its run or package only and Lite-FEN is not known)."""
+    from grace.deploy.runtime import model_sha256
     from grace.eval.report_sources import training_settings, variant_of
     from grace.nn.fen import has_fen
 
-    ckpt = getattr(model, "ckpt", None) or {}
-
+    ckpt = (getattr(model, "ckpt", None) or {}) if model is not None else {}
+    if run is None and ref is not None and ref.package is not None:
+        if (ref.package / "training").is_dir():
+            run = ref.package / "training"  # the run's args.yaml and grace.json, packed
     settings, source, bad = training_settings(run, ckpt)
     variant, grace_cfg, bad2 = variant_of(weights, run)
     problems += bad + bad2
+    files = [f for f in weights.rglob("*") if f.is_file()] if weights.is_dir() else [weights]
     return {
         "path": str(weights.resolve()),
-        "sha256": sha256_file(weights),
-        "bytes": weights.stat().st_size,
+        "format": ref.kind if ref is not None else "pt",
+        "package": ref is not None and ref.package is not None,
+        "sha256": model_sha256(weights),
+        "bytes": sum(f.stat().st_size for f in files),
         "variant": variant,
         "grace": grace_cfg,
         "settings": settings,
@@ -291,7 +324,7 @@ def _model(weights: Path, run: Path | None, model, metrics: dict, problems: list
         "ultralytics": ckpt.get("version"),
         "date": ckpt.get("date"),
         "cost": metrics.get("cost") or {},
-        "lite_fen": has_fen(model),
+        "lite_fen": None if model is None else has_fen(model),
     }
 
 
@@ -345,6 +378,7 @@ def build_report(
         ``out``, ``sections`` (the section ids, in order), ``problems`` (lines), ``evaluation``
         (how the figures were obtained) and ``metrics`` (point values and intervals).
     """
+    from grace.deploy.runtime import resolve_model
     from grace.eval.bootstrap import run_intervals
     from grace.eval.records import load_records
     from grace.eval.report_figures import ap_bars_png, confusion_png, pr_curves_png
@@ -362,7 +396,6 @@ def build_report(
         PREDICTIONS_FILE,
         validate,
     )
-    from grace.explain.figure import default_imgsz, load_models
     from grace.fileio import atomic_write_text
 
     out_path = check_out(out)
@@ -370,11 +403,16 @@ def build_report(
         raise GraceError(f"--resamples {resamples}: at least 1000 for a 95 % interval")
     inputs = resolve_inputs(run, weights, data, imgsz, val_out)
     problems = list(inputs.notes)
-    model = load_models([inputs.weights], device)[0]
+    ref = resolve_model(inputs.weights)  # what grace val runs: an export or package as such
+    model, cam_model, cam_note = _report_models(ref, device)
+    if thresholds is None and ref.thresholds is not None:
+        thresholds = str(ref.thresholds)  # a package's own thresholds, as grace predict uses
     if thresholds is not None:  # a file given that cannot be used: fail before evaluating
         names = [str(model.names[k]) for k in sorted(model.names)]
         read_thresholds(Path(thresholds), names)
-    size = imgsz or default_imgsz(model)
+    size = imgsz or ref.imgsz or _trained_size(model, ref)
+    if cam_note:
+        problems.append(cam_note)
     with tempfile.TemporaryDirectory(prefix="grace-report-") as tmp:
         val_dir = inputs.val_dir or Path(tmp)
         if not inputs.reuse:
@@ -404,7 +442,7 @@ def build_report(
     op_conf = float(errors["confidence"])
     content = {
         "title": f"{inputs.weights.name} on {Path(str(metrics['data'])).name}",
-        "model": _model(inputs.weights, inputs.run, model, metrics, problems),
+        "model": _model(inputs.weights, inputs.run, cam_model, metrics, problems, ref),
         "names": names,
         "dataset": _dataset(str(metrics["data"]), problems),
         "metrics": metrics,
@@ -421,7 +459,8 @@ def build_report(
         },
         "errors": errors,
         "thumbnails": _thumbnails(errors, names, problems),
-        "cam": _eigencam(model, errors, size, op_conf, problems),
+        "cam": None if cam_model is None else _eigencam(cam_model, errors, size, op_conf, problems),
+        "cam_note": cam_note,
         "problems": problems,
     }
     atomic_write_text(out_path, render(content, SECTIONS))

@@ -16,6 +16,8 @@ from grace.eval.report_html import (
 )
 from grace.eval.report_sources import KEY_SETTINGS
 
+FORMAT_NAMES = {"pt": "PyTorch checkpoint (.pt)", "openvino": "OpenVINO (exported)",
+                "onnx": "ONNX (exported)"}  # fmt: skip
 METRIC_ROWS = (  # key in metrics.json "metrics", label, how it is read
     ("mAP50-95", "mAP@0.5:0.95", "COCO 101-point AP, mean over IoU 0.50:0.05:0.95 and classes"),
     ("mAP50", "mAP@0.5", "COCO 101-point AP at IoU 0.5, mean over classes"),
@@ -31,19 +33,24 @@ def model_section(c: dict[str, Any]) -> str:
     m = c["model"]
     cost = m["cost"]
     variant = m["variant"] or "not recorded (no grace.json with the run)"
+    fmt = m.get("format", "pt")
+    kind = FORMAT_NAMES.get(fmt, fmt) + (", in a model package" if m.get("package") else "")
+    if m["lite_fen"] is None:
+        fen = "not known (an exported model: no PyTorch graph to look into)"
+    elif m["lite_fen"]:
+        fen = "present (variant fen or grace)"
+    else:
+        fen = "absent (variant baseline or ds)"
     pairs = [
-        ("checkpoint", f"<code>{e(m['path'])}</code>"),
+        (
+            "checkpoint" if fmt == "pt" and not m.get("package") else "model",
+            f"<code>{e(m['path'])}</code>",
+        ),
+        ("format", e(kind)),
         ("SHA-256", f'<span class="hash">{e(m["sha256"])}</span>'),
         ("size", e(f"{m['bytes'] / 1e6:.2f} MB")),
         ("variant", e(variant)),
-        (
-            "Lite-FEN at P3",
-            e(
-                "present (variant fen or grace)"
-                if m["lite_fen"]
-                else "absent (variant baseline or ds)"
-            ),
-        ),
+        ("Lite-FEN at P3", e(fen)),
         ("classes", _classes(c["names"])),
         ("parameters", e(cost.get("parameters", "—"))),
         ("GFLOPs", e(f"{cost.get('gflops', '—')} at {cost.get('gflops_imgsz', '—')} px")),
@@ -312,6 +319,8 @@ def errors_section(c: dict[str, Any]) -> str:
 def cam_section(c: dict[str, Any]) -> str:
     cam = c["cam"]
     if cam is None:
+        if c.get("cam_note"):
+            return f'<p class="note">No Eigen-CAM: {e(c["cam_note"])}.</p>'
         return '<p class="note">No Eigen-CAM (see Problems and notes).</p>'
     from pathlib import Path
 

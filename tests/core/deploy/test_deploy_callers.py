@@ -1,7 +1,7 @@
 """The commands that met the deploy runtime in the merge with main: ``grace calibrate`` and
 ``grace review new`` load an exported model through :mod:`grace.deploy.runtime` (its own input
-size, its hash as a folder), and ``grace report``, which needs the checkpoint, refuses one in one
-line."""
+size, its hash as a folder), and ``grace report`` reports one with its Eigen-CAM section saying
+that it needs the checkpoint."""
 
 from __future__ import annotations
 
@@ -54,13 +54,26 @@ def test_review_new_on_an_openvino_export(exports, tmp_path):
         make_store(NewStore(str(tmp_path / "s.db"), str(DEMO_DATA), images=images))
 
 
-def test_report_refuses_an_exported_model_in_one_line(exports, tmp_path, capsys):
+def test_report_of_an_exported_model_says_eigen_cam_needs_the_pt(exports, tmp_path, capsys):
+    """grace report evaluates an export as it is (its own size, its hash as a folder or file);
+    the Eigen-CAM section, which needs a torch graph, says so in one line instead of failing."""
     from grace.cli import main
+    from grace.deploy.runtime import model_sha256
+    from grace.eval.validate import validate
 
-    out = tmp_path / "r.html"
-    for model in exports.values():
-        argv = ["report", "--weights", str(model), "--data", str(DEMO_DATA), "--out", str(out)]
-        assert main(argv) == 2
-        err = capsys.readouterr().err.strip().splitlines()
-        assert len(err) == 1 and err[0].endswith("this needs the PyTorch checkpoint (.pt)")
-    assert not out.exists()
+    for kind, model in exports.items():
+        out = tmp_path / f"{kind}.html"
+        val = tmp_path / f"{kind}-val"
+        argv = ["report", "--weights", str(model), "--data", str(DEMO_DATA), "--out", str(out),
+                "--device", "cpu", "--json", "--val-out", str(val)]  # fmt: skip
+        assert main(argv) == 0
+        line = (f"{model}: an exported {kind} model; Eigen-CAM needs the PyTorch checkpoint (.pt) "
+                "it was exported from")  # fmt: skip
+        assert f"grace: warning: {line}" in capsys.readouterr().err.splitlines()
+        html = out.read_text(encoding="utf-8")
+        assert f"No Eigen-CAM: {line}." in html and model_sha256(model) in html
+        m = json.loads((val / "metrics.json").read_text())
+        assert m["format"] == kind and m["settings"]["imgsz"] == IMGSZ
+        again = validate(str(model), str(DEMO_DATA), imgsz=IMGSZ, device="cpu",
+                         out=tmp_path / f"{kind}-again")  # fmt: skip
+        assert m["metrics"] == again["metrics"]  # the report's figures are grace val's

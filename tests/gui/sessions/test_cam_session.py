@@ -226,3 +226,72 @@ def test_a_copy_of_a_checkpoint_is_another_panel(demo, tmp_path):
     s = CamSession()
     assert s.add_checkpoint(str(demo.models[0])) == ""
     assert s.add_checkpoint(str(copy)) == ""  # same bytes, another file: allowed
+
+
+NEEDS_PT = "Eigen-CAM needs the PyTorch checkpoint (.pt)"
+
+
+def test_an_exported_model_is_refused_in_one_line_and_never_recent(tmp_path):
+    """An OpenVINO folder (or its .xml), an .onnx and a zipped package are told by their names
+    (nothing is loaded): each is one refusal naming it, no panel, nothing under Recent."""
+    ov = tmp_path / "best_openvino_model"
+    ov.mkdir()
+    for name in ("best.xml", "best.bin"):
+        (ov / name).write_bytes(b"x")
+    onnx, zipped, pt = tmp_path / "best.onnx", tmp_path / "line-3.zip", tmp_path / "best.pt"
+    for f in (onnx, zipped, pt):
+        f.write_bytes(b"x")
+    s = CamSession()
+    rec = Recorder().on(s, "refused", "checkpoints_changed", "recent_changed")
+    expected = {
+        ov: f"{ov}: an exported openvino model; {NEEDS_PT} it was exported from",
+        ov / "best.xml": f"{ov / 'best.xml'}: an exported openvino model; {NEEDS_PT} it was "
+                         "exported from",
+        onnx: f"{onnx}: an exported onnx model; {NEEDS_PT} it was exported from",
+        zipped: f"{zipped}: a zipped model package; {NEEDS_PT}: unzip it and choose its model.pt",
+    }  # fmt: skip
+    for path, line in expected.items():
+        assert s.add_checkpoint(str(path)) == line
+        assert s.remember(str(path)) == line  # File > Open model… offers it: not listed
+    assert [a[0] for a in rec.of("refused")] == list(expected.values())
+    assert s.checkpoints == [] and s.recent == [] and rec.of("checkpoints_changed") == []
+    # restored settings that hold one: left out
+    s.set_checkpoints([str(ov), str(pt), str(onnx)])
+    s.set_recent([str(onnx), str(pt), str(zipped)])
+    assert s.checkpoints == [str(pt)] and s.recent == [str(pt)]
+
+
+def test_a_package_folder_is_its_model_pt_and_gives_the_checkpoints_cam(demo, tmp_path):
+    """A package folder that holds its checkpoint is accepted as that model.pt (choice made for
+    the GUI; grace cam asks for the model.pt itself): its panel is the checkpoint's, map for map."""
+    from grace.deploy.build import build_package
+
+    pkg = Path(build_package(demo.models[0], tmp_path / "line-3", formats="pt")["path"])
+    zipped = Path(build_package(demo.models[0], tmp_path / "line-3z", formats="pt",
+                                zip_output=True)["path"])  # fmt: skip
+    s = CamSession()
+    assert s.add_checkpoint(str(pkg)) == ""
+    assert s.checkpoints == [str(pkg / "model.pt")]
+    assert s.remember(str(pkg)) == "" and s.recent == [str(pkg / "model.pt")]
+    inside = pkg / "model.pt"
+    assert s.add_checkpoint(str(inside)) == f"{inside}: already in the comparison"
+    assert s.add_checkpoint(str(zipped)).startswith(f"{zipped}: a zipped model package;")
+    assert s.add_checkpoint(str(demo.models[0])) == ""
+    s.set_image_path(str(demo.first_image))
+    computed(s)
+    r = s.result
+    assert r.failed == [] and r.weights == [str(pkg / "model.pt"), str(demo.models[0])]
+    np.testing.assert_array_equal(r.maps01[0], r.maps01[1])  # the same weights, the same map
+
+
+@pytest.mark.slow
+def test_a_package_without_its_pt_is_refused(tmp_path):
+    from grace.deploy.build import build_package
+    from grace.infer.bench import make_bench_checkpoint
+
+    pt = make_bench_checkpoint(tmp_path / "tiny.pt", "n", nc=2, imgsz=64)
+    pkg = Path(build_package(pt, tmp_path / "onnx-only", formats="onnx", imgsz=64)["path"])
+    s = CamSession()
+    line = f"{pkg}: a model package without its model.pt; {NEEDS_PT} it was built from"
+    assert s.add_checkpoint(str(pkg)) == line and s.checkpoints == []
+    assert s.remember(str(pkg)) == line and s.recent == []

@@ -228,10 +228,11 @@ def test_bad_choices_are_refused_in_one_line(tmp_path):
     rec = Record(s)
     text = tmp_path / "notes.txt"
     text.write_text("x")
-    assert s.add_model(text) == f"{text}: not a checkpoint (.pt file) or a run folder"
+    assert s.add_model(text) == (f"{text}: not a model (a .pt, an OpenVINO folder, an .onnx, a "
+                                 "package) or a run folder")
     assert s.add_model(tmp_path) == f"{tmp_path}: no weights/best.pt or weights/last.pt (not a finished run?)"  # noqa: E501
     assert s.evaluate() is False
-    assert rec.of("failed")[-1][0] == "Evaluate: choose a checkpoint or run (Add…) first"
+    assert rec.of("failed")[-1][0] == "Evaluate: choose a model or run (Add…) first"
     shutil.copy2(MODELS[0], tmp_path / "m.pt")
     assert s.add_model(tmp_path / "m.pt") == ""
     assert s.add_model(tmp_path / "m.pt") == "m is already chosen"
@@ -242,3 +243,157 @@ def test_bad_choices_are_refused_in_one_line(tmp_path):
     line = rec.of("failed")[-1][0]
     assert line.startswith(f"{bad}: not valid YAML") and "\n" not in line
     assert s.results == [] and s.running is False
+
+
+# exported models --------------------------------------------------------------------------------
+EXPORT_SIZE = 128  # the demo checkpoint was trained at 256: the export's own size differs
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    """The demo baseline checkpoint (copied) and what grace export and grace package make of it at
+    EXPORT_SIZE: an OpenVINO folder, an .onnx and a package folder (model.pt and OpenVINO)."""
+    from grace.deploy.build import build_package
+    from grace.deploy.export import export_model
+
+    tmp = tmp_path_factory.mktemp("exported")
+    pt = tmp / MODELS[0].name
+    shutil.copy2(MODELS[0], pt)
+    out = {"pt": pt}
+    for fmt in ("openvino", "onnx"):
+        out[fmt] = Path(export_model(pt, fmt, imgsz=EXPORT_SIZE, out=tmp).path)
+    out["package"] = Path(build_package(pt, tmp / "line-3", formats="pt,openvino",
+                                        imgsz=EXPORT_SIZE)["path"])  # fmt: skip
+    return out
+
+
+@pytest.mark.slow
+def test_exports_are_chosen_labelled_and_run_at_their_own_size(exported, tmp_path):
+    pt, ov, onnx, pkg = (exported[k] for k in ("pt", "openvino", "onnx", "package"))
+    s = EvaluationSession(tmp_path / "evaluations", device="cpu")
+    rec = Record(s)
+    assert s.add_model(pt) == ""
+    assert s.add_model(ov / f"{pt.stem}.xml") == ""  # the file a dialog picks: its folder
+    assert s.add_model(onnx) == "" and s.add_model(pkg) == ""
+    assert [m.weights for m in s.models] == [str(p.resolve()) for p in (pt, ov, onnx, pkg)]
+    stem = pt.stem
+    assert [m.label for m in s.models] == [
+        stem, f"{stem}_openvino_model", f"{stem}.onnx", "line-3 (package)"
+    ]  # fmt: skip
+    assert [(m.kind, m.imgsz, m.package) for m in s.models] == [
+        ("pt", None, False), ("openvino", EXPORT_SIZE, False), ("onnx", EXPORT_SIZE, False),
+        ("openvino", EXPORT_SIZE, True),
+    ]  # fmt: skip
+    assert s.add_model(ov) == f"{stem}_openvino_model is already chosen"
+    # a size other than the export's: one line before anything runs
+    s.set_dataset(DATA)
+    s.set_imgsz(256)
+    assert s.evaluate() is False and s.running is False
+    assert rec.of("failed")[-1][0] == (
+        f"Evaluate: {stem}_openvino_model was exported for a {EXPORT_SIZE}x{EXPORT_SIZE} input, "
+        f"not 256: set the image size to {EXPORT_SIZE} or 'as trained'"
+    )
+    s.remove_model(1)
+    s.remove_model(1)
+    s.set_imgsz(None)  # 'as trained': the checkpoint at 256, the package at its own size
+    failures = len(rec.of("failed"))
+    assert s.evaluate() and len(rec.of("failed")) == failures
+    assert [r.metrics["settings"]["imgsz"] for r in s.results] == [256, EXPORT_SIZE]
+    assert [r.metrics["format"] for r in s.results] == ["pt", "openvino"]
+    assert s.results[1].metrics["package"] == str(pkg.resolve())
+
+
+@pytest.mark.slow
+def test_an_export_evaluates_compares_calibrates_and_reports_as_the_engine(exported, tmp_path):
+    """The Evaluate flow on an OpenVINO export next to the .pt it came from: its figures are
+    grace val's on the same export, its Δ grace compare's, its thresholds grace calibrate's; the
+    file is written beside the folder with the folder's hash; Use in Inference runs it there;
+    the report says its Eigen-CAM needs the .pt."""
+    from grace.cli import main
+    from grace.deploy.runtime import model_sha256
+    from grace.eval.compare import compare
+    from grace.infer.threshold_file import read_document
+    from grace_gui.sessions.inference import InferenceSession
+    from grace_gui.sessions.inference_job import PredictorCache
+
+    pt, ov = exported["pt"], exported["openvino"]
+    s = EvaluationSession(tmp_path / "evaluations", device="cpu")
+    rec = Record(s)
+    assert s.add_model(pt) == "" and s.add_model(ov) == ""
+    s.set_dataset(DATA)
+    assert s.evaluate() and rec.of("failed") == []
+    ours = s.results[1].metrics
+    assert ours["format"] == "openvino" and ours["settings"]["imgsz"] == EXPORT_SIZE
+
+    cli = tmp_path / "cli-val"  # grace val on the same export, at its default (own) size
+    assert main(["val", "--weights", str(ov), "--data", str(DATA), "--device", "cpu",
+                 "--batch", str(s.batch), "--out", str(cli)]) == 0  # fmt: skip
+    theirs = json.loads((cli / "metrics.json").read_text())
+    assert theirs["settings"]["imgsz"] == EXPORT_SIZE and theirs["images"] == 12
+    assert ours["metrics"] == theirs["metrics"] and ours["per_class"] == theirs["per_class"]
+    assert theirs["metrics"]["mAP50"] > 0.1  # a real model, not an empty evaluation
+    headers, rows = s.metrics_table()
+    cell = dict(zip(headers, rows[1], strict=True))
+    assert cell["mAP@0.5:0.95 (%)"] == _pct(theirs["metrics"]["mAP50-95"])
+    # Δ against the checkpoint: grace compare on grace val's outputs, the same resamples
+    ref = compare([s.results[0].val_dir, str(cli)])["runs"][1]["intervals"]["mAP50-95"]
+    assert s.intervals[1]["mAP50-95"] == ref
+
+    s.calibrate(1, "f1", {"patches": "recall=0.8"})
+    doc = s.calibration
+    out = tmp_path / "cli.thresholds.json"
+    assert main(["calibrate", "--weights", str(ov), "--val-dir", str(cli), "--target", "f1",
+                 "--class-target", "patches=recall:0.8", "--out", str(out)]) == 0  # fmt: skip
+    engine = read_document(out)
+    assert (doc["conf"], doc["per_class"]) == (engine["conf"], engine["per_class"])
+    s.write_thresholds()
+    beside = ov.with_name(ov.name + ".thresholds.json")  # <folder>.thresholds.json
+    assert rec.of("thresholds_written")[-1] == (str(beside.resolve()),)
+    written = read_document(beside)
+    assert written["per_class"] == doc["per_class"] and written["imgsz"] == EXPORT_SIZE
+    assert written["model_sha256"] == model_sha256(ov)
+
+    # Use in Inference: the export chosen there, its classes read, the thresholds applied
+    weights, conf, by_name = s.calibrated_thresholds()
+    assert weights == str(ov.resolve())
+    inference = InferenceSession(cache=PredictorCache(size=1))
+    inference.set_source(str(DATA.parent / "images" / "val"), "Folder")
+    inference.use_calibrated(weights, conf, by_name)
+    assert inference.wait(60) and inference.model.path == weights
+    assert inference.names == s.results[1].names
+    assert inference.class_conf_by_name() == by_name and inference.thresholds.conf == conf
+    done: list = []
+    inference.finished.connect(done.append)
+    assert inference.start() and inference.wait(120)
+    assert done[0].images == 12 and done[0].settings["imgsz"] == EXPORT_SIZE
+
+    s.report(1, tmp_path / "report.html")
+    result = rec.of("reported")[-1][0]
+    line = f"{weights}: an exported openvino model; Eigen-CAM needs the PyTorch checkpoint (.pt)"
+    assert f"{line} it was exported from" in result["problems"]
+    assert result["metrics"]["mAP50-95"]["value"] == pytest.approx(
+        theirs["metrics"]["mAP50-95"], abs=1e-9
+    )
+    html = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "No Eigen-CAM: " in html and model_sha256(ov) in html
+
+
+@pytest.mark.slow
+def test_an_up_to_date_export_evaluation_is_reused_until_a_file_in_it_changes(exported, tmp_path):
+    ov = exported["openvino"]
+
+    def evaluated() -> EvaluationSession:
+        s = EvaluationSession(tmp_path / "evaluations", device="cpu")
+        assert s.add_model(ov) == ""
+        s.set_dataset(DATA)
+        assert s.evaluate()
+        return s
+
+    first = evaluated()
+    assert [r.reused for r in first.results] == [False]
+    assert [r.reused for r in evaluated().results] == [True]
+    later = (Path(first.results[0].val_dir) / "metrics.json").stat().st_mtime + 10
+    os.utime(ov / "metadata.yaml", (later, later))  # a file inside changed, not the folder
+    again = evaluated()
+    assert [r.reused for r in again.results] == [False]
+    assert again.results[0].metrics["metrics"] == first.results[0].metrics["metrics"]

@@ -271,6 +271,38 @@ def test_an_openvino_export_runs_in_the_session(folder, tmp_path):
     assert session.stamp.model_sha256 == model_sha256(ov) != ""
 
 
+@pytest.mark.slow
+def test_a_restored_export_or_package_is_shown_and_runs(folder, tmp_path):
+    """A setup kept with an OpenVINO folder and a package folder as models (folders, not files)
+    is restored: both offered, the chosen one selected, its classes read, and it runs at its
+    own input size."""
+    from grace.deploy.build import build_package
+    from grace.deploy.export import export_model
+    from grace.infer.bench import make_bench_checkpoint
+    from grace_gui.sessions.inference_job import PredictorCache
+
+    pt = make_bench_checkpoint(tmp_path / "tiny.pt", "n", nc=2, imgsz=64)
+    ov = Path(export_model(pt, "openvino", imgsz=64, out=tmp_path / "export").path)
+    pkg = Path(build_package(pt, tmp_path / "line-3", formats="openvino", imgsz=64)["path"])
+    first = InferenceSession(cache=PredictorCache(size=1))
+    first.add_model(ov)
+    first.add_model(pkg, select=True)
+    first.set_source(str(folder), "Folder")
+    assert first.wait(60) and first.names == ["class0", "class1"]
+    setup = json.loads(json.dumps(first.setup()))  # as the settings keep it
+    assert setup["models"] == [str(pkg), str(ov)] and setup["model"] == str(pkg)
+
+    for chosen in (pkg, ov):
+        again = InferenceSession(cache=PredictorCache(size=1))
+        assert again.restore_setup(dict(setup, model=str(chosen)))
+        assert [m.path for m in again.models] == [str(pkg), str(ov)]
+        assert again.model.path == str(chosen) and again.model.name == chosen.name
+        assert again.wait(60) and again.names == ["class0", "class1"]
+        summary = run(again, folder, chosen)[0]
+        assert summary.images == 3 and summary.settings["imgsz"] == 64
+        assert again.stamp.model_path == str(chosen.resolve())
+
+
 def poll_until(session: InferenceSession, condition, guard: float = 120.0) -> None:
     """Poll as the tab's timer does until ``condition()``; ``guard`` only keeps a broken watch
     from hanging the suite (not a timing check)."""
