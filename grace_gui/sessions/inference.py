@@ -127,6 +127,7 @@ class InferenceSession:
         self._stop, self._resume = None, None
         self._held: threading.Event | None = None
         self._pending: tuple[str, str] | None = None
+        self._run_model: ModelEntry | None = None
         self._frame_token = 0
         self._busy = False
 
@@ -220,6 +221,7 @@ class InferenceSession:
             self.stop()
             return False
         self._buffer, self.summary, self.stamp = ResultBuffer(), None, None
+        self._run_model = self.model  # the user may choose another while this one runs
         self._stop, self._resume = threading.Event(), threading.Event()
         self._held = threading.Event()
         self._resume.set()
@@ -299,7 +301,10 @@ class InferenceSession:
         buf = self._buffer
         if buf.names is not None and self.stamp is None:
             self.stamp = buf.stamp
-            self._set_names(buf.names)
+            if self._run_model == self.model:
+                self._set_names(buf.names)
+            else:  # the rows are the run's model's; the sliders stay the chosen model's
+                self.results.names = list(buf.names)
         d = buf.drain()
         if d.frames or d.latest is not None:
             self.results.add(d)

@@ -63,15 +63,25 @@ def _curve(a: np.ndarray) -> list[float]:
 
 
 def default_out_dir(weights: str | Path) -> Path:
-    """``<run>/val`` for weights at ``<run>/weights/*.pt`` of a run directory, else
-    ``runs/val/<stem>`` (relative to the current directory)."""
+    """``<run>/val`` for a checkpoint at ``<run>/weights/*.pt`` of a run directory, else
+    ``runs/val/<stem>`` (relative to the current directory). An exported model (an OpenVINO
+    folder, an ``.onnx``, a package) gets a folder of its own, named by its full name
+    (``<run>/val_best_openvino_model``, ``runs/val/best.onnx``), so that its evaluation never
+    replaces the checkpoint's, which the report and the Evaluate tab reuse.
+
+    >>> default_out_dir("nowhere/best.pt").as_posix()
+    'runs/val/best'
+    >>> default_out_dir("nowhere/best.onnx").as_posix()
+    'runs/val/best.onnx'
+    """
     w = Path(weights).resolve()
+    exported = w.suffix.lower() != ".pt"
     run = w.parent.parent
     if w.parent.name == "weights" and any(
         (run / f).exists() for f in ("events.jsonl", "args.yaml", "grace.json")
     ):
-        return run / "val"
-    return Path("runs") / "val" / Path(weights).stem
+        return run / (f"val_{w.name}" if exported else "val")
+    return Path("runs") / "val" / (Path(weights).name if exported else Path(weights).stem)
 
 
 def build_result(

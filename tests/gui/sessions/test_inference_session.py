@@ -398,3 +398,35 @@ def test_a_run_wakes_its_owner_from_the_job_thread_when_its_end_can_be_delivered
     assert woke == ["grace-session-job"] and done == []
     session.poll()
     assert len(done) == 1 and done[0].images == 3
+
+
+def test_a_model_chosen_while_another_runs_keeps_its_own_classes(folder, weights, tmp_path):
+    """The run's classes name its rows; they never replace the classes (and the sliders) of a
+    model the user chose meanwhile (the run's model load is held until the choice is made)."""
+    import threading
+
+    other = tmp_path / "other.pt"
+    other.write_bytes(b"another model")
+    gate = threading.Event()
+
+    class TwoModels(FakeCache):
+        def get(self, weights, device="", imgsz=None, iou=0.7):
+            predictor = super().get(weights, device, imgsz, iou)
+            if Path(weights).name == "other.pt":
+                predictor.names = ["dent", "rust", "hole"]
+            elif self.loads.count(str(weights)) > 1:  # the run's load, not the names' read
+                assert gate.wait(60)
+            return predictor
+
+    s = InferenceSession(cache=TwoModels())
+    s.add_model(other)
+    s.add_model(weights, select=True)
+    assert s.wait(10) and s.names == NAMES
+    assert s.start(str(folder))  # `weights` runs ...
+    s.select_model(other)  # ... and the user chooses the other model
+    poll_until(s, lambda: s.names == ["dent", "rust", "hole"])
+    gate.set()
+    assert s.wait(60) and s.summary.images == 3
+    assert s.names == ["dent", "rust", "hole"] and s.model.path == str(other)
+    assert s.results.names == NAMES  # the rows: the run's model's classes
+    assert {r[1] for r in rows(s) if r[1]} == {"crack", "pit"}
