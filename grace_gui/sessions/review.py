@@ -437,11 +437,22 @@ class ReviewSession:
         self.exported.emit({**manifest, "out": str(out), "data_yaml": str(self.last_export)})
 
     def request_fine_tune(self) -> bool:
-        """Announce :attr:`fine_tune` with the last export's data.yaml and the store's model."""
+        """Announce :attr:`fine_tune` with the last export's data.yaml and the store's model (for
+        an exported model, the checkpoint it came from where it is known)."""
         if self.last_export is None or self.info is None:
             self.error.emit("export the reviewed images first (Export reviewed → dataset…)", "")
             return False
-        if self.info.model and not Path(self.info.model).is_file():
-            self.message.emit(f"{self.info.model}: the store's model is not on disk any more")
-        self.fine_tune.emit(str(self.last_export), self.info.model)
+        from grace.deploy.runtime import pytorch_source
+
+        model = self.info.model
+        if model and not Path(model).exists():
+            self.message.emit(f"{model}: the store's model is not on disk any more")
+        elif model and (pt := pytorch_source(model)) != Path(model):
+            # an exported model: training starts from the .pt it came from, where it is known
+            if pt is None:
+                self.message.emit(f"{model}: an exported model; fine-tuning starts from the "
+                                  "PyTorch checkpoint (.pt) it was exported from: choose it "
+                                  "in the Train tab")  # fmt: skip
+            model = str(pt) if pt is not None else ""
+        self.fine_tune.emit(str(self.last_export), model)
         return True

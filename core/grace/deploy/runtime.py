@@ -198,6 +198,31 @@ def resolve_model(path: str | Path, prefer: str | None = None) -> ModelRef:
     return ModelRef(p, "pt", p)
 
 
+def pytorch_source(path: str | Path) -> Path | None:
+    """The PyTorch checkpoint behind a model, where it can be told: a ``.pt`` itself, a package
+    folder's ``model.pt``, or the checkpoint ``grace export`` wrote the export beside
+    (``best_openvino_model/``, ``best_int8_openvino_model/``, ``best.onnx`` → ``best.pt``);
+    ``None`` otherwise (what needs a ``.pt``, such as training, then asks for it)."""
+    p = Path(path)
+    kind = model_kind(p)
+    if kind == "pt":
+        return p
+    if kind == "package" and p.is_dir():
+        try:
+            return require_pytorch(p)
+        except GraceError:
+            return None
+    if kind == "openvino":
+        folder = p if p.is_dir() else p.parent
+        stem = folder.name.removesuffix(OPENVINO_SUFFIX).removesuffix("_int8")
+        candidate = folder.parent / f"{stem}.pt"
+    elif kind == "onnx":
+        candidate = p.with_suffix(".pt")
+    else:
+        return None
+    return candidate if candidate.is_file() else None
+
+
 def require_pytorch(path: str | Path) -> Path:
     """The ``.pt`` behind ``path`` (a checkpoint, or a package that holds one); an exported model
     is one line ending in :data:`NEEDS_PT`."""

@@ -292,6 +292,33 @@ def test_export_writes_the_decided_labels_and_fine_tuning_gets_them(tmp_path):
     assert rec.last("error")[0] == f"{out}: exists; export writes a new folder (choose another OUT)"
 
 
+def test_fine_tuning_a_store_of_an_exported_model_starts_from_its_checkpoint(tmp_path):
+    """Training needs a .pt: an export beside the checkpoint it came from hands over that
+    checkpoint; an export alone hands over none and says so (it used to hand the export over,
+    and the training failed)."""
+    from dataclasses import replace
+
+    s, rec, _store, _files = opened(tmp_path)
+    s.decide("accept")
+    assert s.export(tmp_path / "out")
+    weights = tmp_path / "run" / "weights"
+    ov = weights / "best_int8_openvino_model"
+    ov.mkdir(parents=True)
+    for name in ("best.xml", "best.bin", "metadata.yaml"):
+        (ov / name).write_bytes(b"x")
+    (weights / "best.pt").write_bytes(b"checkpoint")
+    s.info = replace(s.info, model=str(ov))  # as a store made with this export says
+    assert s.request_fine_tune()
+    assert rec.last("fine_tune") == (str(tmp_path / "out" / "data.yaml"), str(weights / "best.pt"))
+    (weights / "best.pt").unlink()
+    assert s.request_fine_tune()
+    assert rec.last("fine_tune") == (str(tmp_path / "out" / "data.yaml"), "")
+    assert rec.last("message") == (
+        f"{ov}: an exported model; fine-tuning starts from the PyTorch checkpoint (.pt) it was "
+        "exported from: choose it in the Train tab"
+    )
+
+
 def test_export_failure_is_one_line_and_writes_nothing(tmp_path):
     s, rec, _, _ = opened(tmp_path)
     s.export(tmp_path / "out")  # nothing decided yet
