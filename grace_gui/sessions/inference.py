@@ -144,17 +144,35 @@ class InferenceSession:
             self.select_model(path)
         return entry
 
-    def select_model(self, path: str | Path) -> None:
-        """Choose an offered model and read its classes in the background."""
+    def select_model(self, path: str | Path, own_thresholds: bool = True) -> None:
+        """Choose an offered model and read its classes in the background; a package's own
+        thresholds (its ``thresholds.json``, what ``grace predict`` and ``grace inspect`` judge
+        by) then become the sliders' unless ``own_thresholds`` is false (a restored setup
+        keeps the user's)."""
         entry = next((m for m in self.models if m.path == str(path)), None) or self.add_model(path)
         if entry == self.model:
             return
         self.model = entry
         self.model_changed.emit(entry)
         device = self.device
-        self._submit(lambda: list(self.cache.get(entry.path, device).names),
-                     lambda names: self._set_names(names) if entry == self.model else None,
-                     self._report)  # fmt: skip
+
+        def read() -> tuple[list[str], ClassThresholds | None]:
+            from grace.deploy.runtime import package_thresholds, resolve_model
+
+            names = list(self.cache.get(entry.path, device).names)
+            own = package_thresholds(resolve_model(entry.path), names) if own_thresholds else None
+            return names, own
+
+        def done(read_out) -> None:
+            if entry != self.model:
+                return
+            names, own = read_out
+            self._set_names(names)
+            if own is not None:
+                self._by_name = {}
+                self.set_thresholds(own)
+
+        self._submit(read, done, self._report)
 
     def _set_names(self, names: Sequence[str]) -> None:
         names = list(names)
@@ -178,8 +196,10 @@ class InferenceSession:
     def use_calibrated(self, weights: str, conf: float, by_name: Mapping[str, float]) -> None:
         """Choose ``weights`` with its calibrated thresholds (the Evaluate tab's *Use in
         Inference*): the global one and each class's by name; a class the names read so far
-        lack is applied once the model's names are read."""
-        self.add_model(weights, select=True)
+        lack is applied once the model's names are read (a package's own thresholds give
+        way to these)."""
+        self.add_model(weights)
+        self.select_model(weights, own_thresholds=False)
         by_name = {str(k): float(v) for k, v in by_name.items()}
         per_class = {i: by_name[n] for i, n in enumerate(self.names) if n in by_name}
         self._by_name = by_name if set(by_name) - set(self.names) else {}
@@ -440,5 +460,5 @@ class InferenceSession:
         if isinstance(conf, (int, float)):
             self.set_thresholds(ClassThresholds(float(conf), self.thresholds.per_class))
         self.set_source(source, kind)
-        self.select_model(model)
+        self.select_model(model, own_thresholds=False)
         return True

@@ -398,3 +398,33 @@ def test_a_run_wakes_its_owner_from_the_job_thread_when_its_end_can_be_delivered
     assert woke == ["grace-session-job"] and done == []
     session.poll()
     assert len(done) == 1 and done[0].images == 3
+
+
+def test_a_chosen_package_brings_its_own_thresholds_unless_the_user_set_them(tmp_path):
+    """Choosing a package sets the sliders to its thresholds.json (what grace predict and
+    grace inspect judge by, so a watched folder's OK/NG in the tab is the line's); calibrated
+    thresholds sent by the Evaluate tab and a restored setup's thresholds are kept instead."""
+    from grace.deploy.build import build_package
+    from grace.infer.bench import make_bench_checkpoint
+    from grace_gui.sessions.inference_job import PredictorCache
+
+    pt = make_bench_checkpoint(tmp_path / "tiny.pt", "n", nc=2, imgsz=64)
+    th = tmp_path / "line.thresholds.json"
+    th.write_text(json.dumps({"conf": 0.4, "per_class": {"class1": 0.7}}), encoding="utf-8")
+    pkg = build_package(pt, tmp_path / "line-3", thresholds=th, formats="pt", imgsz=64)["path"]
+    cache = PredictorCache(size=1)
+
+    chosen = InferenceSession(cache=cache)
+    chosen.add_model(pkg, select=True)
+    assert chosen.wait(60) and chosen.names == ["class0", "class1"]
+    assert chosen.thresholds == ClassThresholds(0.4, {1: 0.7})
+
+    calibrated = InferenceSession(cache=cache)
+    calibrated.use_calibrated(pkg, 0.3, {"class0": 0.2})
+    assert calibrated.wait(60) and calibrated.thresholds == ClassThresholds(0.3, {0: 0.2})
+
+    restored = InferenceSession(cache=cache)
+    setup = {"models": [pkg], "model": pkg, "source": str(tmp_path), "source_kind": "Folder",
+             "conf": 0.6, "class_conf": {}}  # fmt: skip
+    assert restored.restore_setup(setup)
+    assert restored.wait(60) and restored.thresholds == ClassThresholds(0.6, {})
