@@ -106,6 +106,7 @@ class InferenceSession:
     frame_failed = Signal(int, str)  # frame id, why it cannot be shown
     exported = Signal(object)  # rows or images written, or None when the export failed
     busy_changed = Signal(bool)  # a job runs (poll() has work)
+    verdicts_changed = Signal()  # a watch is ready, or counted a file (a corrupt one too)
 
     def __init__(self, cache=PREDICTORS) -> None:
         self.cache = cache
@@ -127,6 +128,7 @@ class InferenceSession:
         self._stop, self._resume = None, None
         self._held: threading.Event | None = None
         self._pending: tuple[str, str] | None = None
+        self._seen: Tally | None = None  # a watch's counters as last announced
         self._frame_token = 0
         self._busy = False
 
@@ -247,9 +249,11 @@ class InferenceSession:
         self.results.set_thresholds(self.thresholds)
         self.kept.clear()
         self.started_at = time.time()
+        job = self._job()  # a watch's counters exist before its state is shown
+        self._seen = None
         self._set_state(RunState.RUNNING)
         self.results_reset.emit()
-        self._submit(self._job(), self._run_done, self._run_failed)
+        self._submit(job, self._run_done, self._run_failed)
         return True
 
     def _job(self):
@@ -300,9 +304,9 @@ class InferenceSession:
     def status_text(self) -> str:
         """One line on the run: going on, or how the last one ended (``""`` before any)."""
         if self.running and self.tally is not None:
-            return f"{self.state.value} · watching {Path(self.source).name} · " + (
-                self.tally.snapshot().text()
-            )
+            t = self.tally.snapshot()
+            what = t.text() if t.files else "waiting for new images" if self.stamp else "loading"
+            return f"{self.state.value} · watching {Path(self.source).name} · {what}"
         if self.running:
             frames = len(self.results.frames)
             return f"{self.state.value} · {frames} frames · {self.fps():.1f} FPS"
@@ -315,6 +319,14 @@ class InferenceSession:
         return (f"{m.stop_reason} · {m.images} frames in {m.elapsed_s:.1f} s · "
                 f"{m.throughput_ips:.1f} FPS{dropped}")  # fmt: skip
 
+    def placeholder(self) -> str:
+        """What the view says until a run's first image."""
+        m = self.model.name if self.model else ""
+        if self.kind == WATCH:
+            return (f"Loading {m}, then watching {self.source}: each new image is judged OK/NG "
+                    "once it is fully written")  # fmt: skip
+        return f"Loading {m} and opening {self.source} …"
+
     def _drain(self) -> None:
         buf = self._buffer
         if buf.names is not None and self.stamp is None:
@@ -325,6 +337,10 @@ class InferenceSession:
             self.results.add(d)
             self.kept.add(d.kept)
             self.results_added.emit(d)
+        tally = self.tally.snapshot() if self.tally is not None and self.stamp else None
+        if tally is not self._seen:  # ready, or a file counted that brought no frame
+            self._seen = tally
+            self.verdicts_changed.emit()
 
     def _run_done(self, summary) -> None:
         self._drain()

@@ -428,3 +428,33 @@ def test_a_chosen_package_brings_its_own_thresholds_unless_the_user_set_them(tmp
              "conf": 0.6, "class_conf": {}}  # fmt: skip
     assert restored.restore_setup(setup)
     assert restored.wait(60) and restored.thresholds == ClassThresholds(0.6, {})
+
+
+def test_a_watch_says_it_waits_and_counts_a_corrupt_file_that_brings_no_frame(
+    session, weights, tmp_path
+):
+    """An empty watched folder: once the model is loaded the status says it waits for images
+    (not "0 frames · 0.0 FPS"); a corrupt file, which brings no frame to the view, is still
+    announced (``verdicts_changed``) and counted in the status."""
+    from grace_gui.sessions.inference_watch import WATCH
+
+    line = tmp_path / "line"
+    line.mkdir()
+    announced: list = []
+    states: list = []
+    session.verdicts_changed.connect(lambda: announced.append(session.status_text()))
+    session.state_changed.connect(lambda _s: states.append(session.status_text()))
+    session.add_model(weights, select=True)
+    assert session.wait(10)
+    session.set_source(str(line), WATCH)
+    assert "then watching" in session.placeholder() and str(line) in session.placeholder()
+    assert session.start()
+    assert states == ["running · watching line · loading"]
+    poll_until(session, lambda: bool(announced))
+    assert announced == ["running · watching line · waiting for new images"]
+    (line / "broken.png").write_bytes(b"\x89PNG broken")
+    poll_until(session, lambda: len(announced) == 2)
+    assert announced[-1] == "running · watching line · OK 0 · NG 0 · 1 corrupt"
+    assert len(session.results.frames) == 0
+    session.stop()
+    assert session.wait(60)
