@@ -79,7 +79,7 @@ def end_notice(summary) -> tuple[str, str, str] | None:
                 "detections near their threshold)")  # fmt: skip
         if skipped[0]:
             return f"{skipped[0]}; {hint}", skipped[1], "warning"
-        return f"{summary.line()}; {hint}", "", "info"
+        return f"{summary.counts()}; {hint}", "", "info"
     return (*skipped, "warning") if skipped[0] else None
 
 
