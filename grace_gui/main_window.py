@@ -71,6 +71,7 @@ class MainWindow(QMainWindow):
         ev = self.evaluate_tab
         self.dataset_tab.dataset_loaded.connect(ev.set_dataset)
         ev.use_thresholds.connect(self.inference_tab.session.use_calibrated)
+        ev.use_thresholds.connect(lambda *_a: self.tabs.setCurrentWidget(self.inference_tab))
         ev.cell_images.connect(self.dataset_tab.show_images)  # Review opens val dirs, not lists
         ev.cell_images.connect(lambda _paths: self.tabs.setCurrentWidget(self.dataset_tab))
 

@@ -201,6 +201,7 @@ class EvaluationSession:
         def done(comparison) -> None:
             self.reference, self.comparison = index, comparison
             self._take_comparison()
+            self.progress.emit(1, 1, f"Δ against {results[index].model.label}")
             self.results_changed.emit()
 
         self._say(0, 1, f"Comparing against {results[index].model.label} …")
@@ -297,8 +298,12 @@ class EvaluationSession:
             return build_report(out, weights=r.model.weights, data=str(r.metrics.get("data")),
                                 imgsz=size, device=self.device)  # fmt: skip
 
+        def done(written: dict[str, Any]) -> None:
+            self.progress.emit(1, 1, f"Report written to {written['out']}")
+            self.reported.emit(written)
+
         self._say(0, 1, f"Writing the report of {r.model.label} …")
-        self._run(build, on_result=self.reported.emit)
+        self._run(build, on_result=done)
 
     def export_csv(self, path: str | Path, table: tables.Table) -> Path:
         """Write ``table`` as CSV to ``path`` (atomically)."""

@@ -79,7 +79,7 @@ def end_notice(summary) -> tuple[str, str, str] | None:
                 "detections near their threshold)")  # fmt: skip
         if skipped[0]:
             return f"{skipped[0]}; {hint}", skipped[1], "warning"
-        return f"{summary.line()}; {hint}", "", "info"
+        return f"{summary.counts()}; {hint}", "", "info"
     return (*skipped, "warning") if skipped[0] else None
 
 
@@ -106,6 +106,7 @@ class InferenceSession:
     frame_failed = Signal(int, str)  # frame id, why it cannot be shown
     exported = Signal(object)  # rows or images written, or None when the export failed
     busy_changed = Signal(bool)  # a job runs (poll() has work)
+    verdicts_changed = Signal()  # a watch is ready, or counted a file (a corrupt one too)
 
     def __init__(self, cache=PREDICTORS) -> None:
         self.cache = cache
@@ -128,6 +129,7 @@ class InferenceSession:
         self._held: threading.Event | None = None
         self._pending: tuple[str, str] | None = None
         self._run_model: ModelEntry | None = None
+        self._seen: Tally | None = None  # a watch's counters as last announced
         self._frame_token = 0
         self._busy = False
 
@@ -145,17 +147,35 @@ class InferenceSession:
             self.select_model(path)
         return entry
 
-    def select_model(self, path: str | Path) -> None:
-        """Choose an offered model and read its classes in the background."""
+    def select_model(self, path: str | Path, own_thresholds: bool = True) -> None:
+        """Choose an offered model and read its classes in the background; a package's own
+        thresholds (its ``thresholds.json``, what ``grace predict`` and ``grace inspect`` judge
+        by) then become the sliders' unless ``own_thresholds`` is false (a restored setup
+        keeps the user's)."""
         entry = next((m for m in self.models if m.path == str(path)), None) or self.add_model(path)
         if entry == self.model:
             return
         self.model = entry
         self.model_changed.emit(entry)
         device = self.device
-        self._submit(lambda: list(self.cache.get(entry.path, device).names),
-                     lambda names: self._set_names(names) if entry == self.model else None,
-                     self._report)  # fmt: skip
+
+        def read() -> tuple[list[str], ClassThresholds | None]:
+            from grace.deploy.runtime import package_thresholds, resolve_model
+
+            names = list(self.cache.get(entry.path, device).names)
+            own = package_thresholds(resolve_model(entry.path), names) if own_thresholds else None
+            return names, own
+
+        def done(read_out) -> None:
+            if entry != self.model:
+                return
+            names, own = read_out
+            self._set_names(names)
+            if own is not None:
+                self._by_name = {}
+                self.set_thresholds(own)
+
+        self._submit(read, done, self._report)
 
     def _set_names(self, names: Sequence[str]) -> None:
         names = list(names)
@@ -179,8 +199,10 @@ class InferenceSession:
     def use_calibrated(self, weights: str, conf: float, by_name: Mapping[str, float]) -> None:
         """Choose ``weights`` with its calibrated thresholds (the Evaluate tab's *Use in
         Inference*): the global one and each class's by name; a class the names read so far
-        lack is applied once the model's names are read."""
-        self.add_model(weights, select=True)
+        lack is applied once the model's names are read (a package's own thresholds give
+        way to these)."""
+        self.add_model(weights)
+        self.select_model(weights, own_thresholds=False)
         by_name = {str(k): float(v) for k, v in by_name.items()}
         per_class = {i: by_name[n] for i, n in enumerate(self.names) if n in by_name}
         self._by_name = by_name if set(by_name) - set(self.names) else {}
@@ -229,9 +251,11 @@ class InferenceSession:
         self.results.set_thresholds(self.thresholds)
         self.kept.clear()
         self.started_at = time.time()
+        job = self._job()  # a watch's counters exist before its state is shown
+        self._seen = None
         self._set_state(RunState.RUNNING)
         self.results_reset.emit()
-        self._submit(self._job(), self._run_done, self._run_failed)
+        self._submit(job, self._run_done, self._run_failed)
         return True
 
     def _job(self):
@@ -282,9 +306,9 @@ class InferenceSession:
     def status_text(self) -> str:
         """One line on the run: going on, or how the last one ended (``""`` before any)."""
         if self.running and self.tally is not None:
-            return f"{self.state.value} · watching {Path(self.source).name} · " + (
-                self.tally.snapshot().text()
-            )
+            t = self.tally.snapshot()
+            what = t.text() if t.files else "waiting for new images" if self.stamp else "loading"
+            return f"{self.state.value} · watching {Path(self.source).name} · {what}"
         if self.running:
             frames = len(self.results.frames)
             return f"{self.state.value} · {frames} frames · {self.fps():.1f} FPS"
@@ -296,6 +320,14 @@ class InferenceSession:
         dropped = f" · {m.dropped} dropped" if m.dropped else ""
         return (f"{m.stop_reason} · {m.images} frames in {m.elapsed_s:.1f} s · "
                 f"{m.throughput_ips:.1f} FPS{dropped}")  # fmt: skip
+
+    def placeholder(self) -> str:
+        """What the view says until a run's first image."""
+        m = self.model.name if self.model else ""
+        if self.kind == WATCH:
+            return (f"Loading {m}, then watching {self.source}: each new image is judged OK/NG "
+                    "once it is fully written")  # fmt: skip
+        return f"Loading {m} and opening {self.source} …"
 
     def _drain(self) -> None:
         buf = self._buffer
@@ -310,6 +342,10 @@ class InferenceSession:
             self.results.add(d)
             self.kept.add(d.kept)
             self.results_added.emit(d)
+        tally = self.tally.snapshot() if self.tally is not None and self.stamp else None
+        if tally is not self._seen:  # ready, or a file counted that brought no frame
+            self._seen = tally
+            self.verdicts_changed.emit()
 
     def _run_done(self, summary) -> None:
         self._drain()
@@ -445,5 +481,5 @@ class InferenceSession:
         if isinstance(conf, (int, float)):
             self.set_thresholds(ClassThresholds(float(conf), self.thresholds.per_class))
         self.set_source(source, kind)
-        self.select_model(model)
+        self.select_model(model, own_thresholds=False)
         return True

@@ -86,12 +86,17 @@ class WatchSummary:
     inspect: object  # grace.deploy.inspect.InspectSummary
     skipped: tuple[dict, ...]
 
-    def line(self) -> str:
+    def counts(self) -> str:
+        """``stopped · 8 files in 25.4 s · OK 3 · NG 4 · 1 corrupt``."""
         s = self.inspect
         c = s.counts
         bad = "".join(f" · {c[k]} {k}" for k in ("corrupt", "vanished") if c[k])
         return (f"{s.stop_reason} · {s.taken} files in {s.elapsed_s:.1f} s · OK {c['OK']} · "
-                f"NG {c['NG']}{bad} · results in {Path(s.store).name}")  # fmt: skip
+                f"NG {c['NG']}{bad}")  # fmt: skip
+
+    def line(self) -> str:
+        """:meth:`counts` and the results store's file name."""
+        return f"{self.counts()} · results in {Path(self.inspect.store).name}"
 
 
 def by_name(thresholds: ClassThresholds, names: list[str]) -> dict[str, float]:

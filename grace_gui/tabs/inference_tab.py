@@ -48,6 +48,7 @@ class InferenceTab(Tab):
         s.state_changed.connect(self._state_shown)
         s.results_reset.connect(self._reset)
         s.results_added.connect(self._added)
+        s.verdicts_changed.connect(self._update_status)  # a watch's counters, with no new frame
         s.finished.connect(self._finished)
         s.failed.connect(self._failed)
         s.frame_loaded.connect(self._show)
@@ -118,8 +119,7 @@ class InferenceTab(Tab):
         self._record, self._error = None, ""
         self.follow.setChecked(True)
         self.thresholds.set_floor(self.session.floor)
-        m = self.session.model
-        self._clear(f"Loading {m.name if m else ''} and opening {self.session.source} …")
+        self._clear(self.session.placeholder())
 
     def _added(self, d) -> None:
         self.panel.appended()

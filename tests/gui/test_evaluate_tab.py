@@ -117,6 +117,7 @@ def test_evaluate_compare_confusion_calibrate_and_use_in_inference(window, qtbot
     qtbot.waitUntil(lambda: not inference.running, timeout=EVAL_MS)
     qtbot.mouseClick(cal.use_button, Qt.MouseButton.LeftButton)
     assert inference.session.model.path == s.results[1].model.weights
+    assert window.tabs.currentWidget() is inference  # the user sees where it went
     qtbot.waitUntil(lambda: inference.session.names == names, timeout=30_000)
     th = inference.session.thresholds
     assert th.conf == doc["conf"]

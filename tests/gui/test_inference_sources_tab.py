@@ -241,6 +241,7 @@ def test_a_watched_folder_shows_each_new_image_and_counts_ok_and_ng(qtbot, tab, 
     assert (tmp_path / "line.inspect.sqlite").is_file()
     note = tab.context.notifications.current  # where the results are, and how to review them
     assert note.level == "info" and str(tmp_path / "line.inspect.sqlite") in note.message
+    assert note.message.count("line.inspect.sqlite") == 1  # said once, with its whole path
     assert "Review tab" in note.message
     assert run_and_wait(qtbot, tab, DEMO.images).images == 12
     assert not tab.live.verdicts.isVisible()

@@ -111,9 +111,9 @@ def add_deploy_commands(sub: argparse._SubParsersAction) -> None:
         "--precision",
         choices=("auto", "f32"),
         default="auto",
-        help="OpenVINO's precision on the CPU: auto (its default: bfloat16 on CPUs with AMX or "
-        "AVX512-BF16, 3-4x faster there, FP32 elsewhere) or f32 (FP32 everywhere; "
-        "%(default)s)",
+        help="OpenVINO's precision on the CPU: auto (OpenVINO's own: bfloat16 on CPUs with AMX "
+        "or AVX512-BF16, 3-4x faster there, FP32 elsewhere) or f32 (FP32 everywhere, boxes as "
+        "PyTorch's). Default: %(default)s; the evaluation with --data prints the one computed in",
     )
     e.add_argument("--no-eval", action="store_true", help="skip the evaluation with --data")
     e.add_argument("--json", action="store_true")

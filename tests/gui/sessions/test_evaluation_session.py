@@ -100,7 +100,7 @@ def test_metrics_table_is_each_models_metrics_json(evaluated):
 def test_delta_and_interval_against_grace_compare_and_flipped(evaluated):
     from grace.eval.compare import compare
 
-    s, _ = evaluated
+    s, rec = evaluated
     base, grace = (json.loads((Path(r.val_dir) / "metrics.json").read_text()) for r in s.results)
     headers, rows = s.metrics_table()
     col = headers.index("Δ mAP@0.5:0.95 (pp) [95 % CI]")
@@ -114,6 +114,7 @@ def test_delta_and_interval_against_grace_compare_and_flipped(evaluated):
     assert rows[1][col].endswith("not distinguishable") == (iv["low"] <= 0 <= iv["high"])
 
     s.set_reference(1)  # the same resamples: every Δ and its interval change sign
+    assert rec.of("progress")[-1] == (1, 1, f"Δ against {s.labels[1]}")  # not "Comparing …"
     headers, rows = s.metrics_table()
     assert rows[1][col] == "reference"
     flipped = s.intervals[0]["mAP50-95"]
@@ -203,6 +204,7 @@ def test_report_of_a_model_is_one_html_file(evaluated, tmp_path):
     result = rec.of("reported")[-1][0]
     html = out.read_text(encoding="utf-8")
     assert result["out"] == str(out) and html.lstrip().lower().startswith("<!doctype html")
+    assert rec.of("progress")[-1] == (1, 1, f"Report written to {out}")  # the bar ends full
     assert s.results[1].model.weights in html and "data:image/png;base64," in html
 
 

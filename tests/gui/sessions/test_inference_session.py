@@ -430,3 +430,63 @@ def test_a_model_chosen_while_another_runs_keeps_its_own_classes(folder, weights
     assert s.names == ["dent", "rust", "hole"] and s.model.path == str(other)
     assert s.results.names == NAMES  # the rows: the run's model's classes
     assert {r[1] for r in rows(s) if r[1]} == {"crack", "pit"}
+
+
+def test_a_chosen_package_brings_its_own_thresholds_unless_the_user_set_them(tmp_path):
+    """Choosing a package sets the sliders to its thresholds.json (what grace predict and
+    grace inspect judge by, so a watched folder's OK/NG in the tab is the line's); calibrated
+    thresholds sent by the Evaluate tab and a restored setup's thresholds are kept instead."""
+    from grace.deploy.build import build_package
+    from grace.infer.bench import make_bench_checkpoint
+    from grace_gui.sessions.inference_job import PredictorCache
+
+    pt = make_bench_checkpoint(tmp_path / "tiny.pt", "n", nc=2, imgsz=64)
+    th = tmp_path / "line.thresholds.json"
+    th.write_text(json.dumps({"conf": 0.4, "per_class": {"class1": 0.7}}), encoding="utf-8")
+    pkg = build_package(pt, tmp_path / "line-3", thresholds=th, formats="pt", imgsz=64)["path"]
+    cache = PredictorCache(size=1)
+
+    chosen = InferenceSession(cache=cache)
+    chosen.add_model(pkg, select=True)
+    assert chosen.wait(60) and chosen.names == ["class0", "class1"]
+    assert chosen.thresholds == ClassThresholds(0.4, {1: 0.7})
+
+    calibrated = InferenceSession(cache=cache)
+    calibrated.use_calibrated(pkg, 0.3, {"class0": 0.2})
+    assert calibrated.wait(60) and calibrated.thresholds == ClassThresholds(0.3, {0: 0.2})
+
+    restored = InferenceSession(cache=cache)
+    setup = {"models": [pkg], "model": pkg, "source": str(tmp_path), "source_kind": "Folder",
+             "conf": 0.6, "class_conf": {}}  # fmt: skip
+    assert restored.restore_setup(setup)
+    assert restored.wait(60) and restored.thresholds == ClassThresholds(0.6, {})
+
+
+def test_a_watch_says_it_waits_and_counts_a_corrupt_file_that_brings_no_frame(
+    session, weights, tmp_path
+):
+    """An empty watched folder: once the model is loaded the status says it waits for images
+    (not "0 frames · 0.0 FPS"); a corrupt file, which brings no frame to the view, is still
+    announced (``verdicts_changed``) and counted in the status."""
+    from grace_gui.sessions.inference_watch import WATCH
+
+    line = tmp_path / "line"
+    line.mkdir()
+    announced: list = []
+    states: list = []
+    session.verdicts_changed.connect(lambda: announced.append(session.status_text()))
+    session.state_changed.connect(lambda _s: states.append(session.status_text()))
+    session.add_model(weights, select=True)
+    assert session.wait(10)
+    session.set_source(str(line), WATCH)
+    assert "then watching" in session.placeholder() and str(line) in session.placeholder()
+    assert session.start()
+    assert states == ["running · watching line · loading"]
+    poll_until(session, lambda: bool(announced))
+    assert announced == ["running · watching line · waiting for new images"]
+    (line / "broken.png").write_bytes(b"\x89PNG broken")
+    poll_until(session, lambda: len(announced) == 2)
+    assert announced[-1] == "running · watching line · OK 0 · NG 0 · 1 corrupt"
+    assert len(session.results.frames) == 0
+    session.stop()
+    assert session.wait(60)
