@@ -18,6 +18,18 @@ RUN_MS = 90_000
 DIGEST = hashlib.sha256(DEMO.models[1].read_bytes()).hexdigest()
 
 
+def settle_pools(pools) -> None:
+    """Wait for the jobs still running in ``pools`` and the global pool (an evaluation the demo
+    started, a thumbnail batch) before the next test, and so before the interpreter exits:
+    a job that outlives its window at exit could hang the test process on its way out."""
+    from PySide6.QtCore import QThreadPool
+    from PySide6.QtWidgets import QApplication
+
+    for pool in [*pools, QThreadPool.globalInstance()]:
+        pool.waitForDone(600_000)  # a guard, not a timing check
+    QApplication.processEvents()  # the outcomes queued meanwhile (their sessions ignore them)
+
+
 # fixtures ------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def engine():
@@ -75,6 +87,7 @@ def make_tab(qtbot, context):
     yield make
     for t in tabs:
         t.shutdown()
+    settle_pools([context.pool])
 
 
 @pytest.fixture

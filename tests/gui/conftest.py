@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from _inference_tab_helpers import big_folder, context, engine, make_tab, tab  # noqa: F401 (fixtures)
+from _inference_tab_helpers import (  # noqa: F401 (fixtures)
+    big_folder,
+    context,
+    engine,
+    make_tab,
+    settle_pools,
+    tab,
+)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -42,3 +49,4 @@ def make_window(qtbot, settings_path):
     for w in windows:
         for each in w.all_tabs():
             each.shutdown()
+    settle_pools([w.context.pool for w in windows])
