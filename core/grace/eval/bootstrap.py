@@ -314,11 +314,40 @@ def delta_intervals(
     return {k: interval(k, point[j], samples[:, j]) for j, k in enumerate(BOOTSTRAP_METRICS)}
 
 
+def drawn_seed_mean(samples: Sequence[np.ndarray], rng: np.random.Generator) -> np.ndarray:
+    """The mean over the seeds of one variant, resample by resample, with the seeds themselves
+    drawn with replacement in each resample (a two-level bootstrap: the images, and the training
+    runs), so that an interval of a mean over seeds counts the run-to-run spread too, not only
+    the images. ``samples``: one ``(B, M)`` array per seed; returns ``(B, M)``. One seed: that
+    seed's samples.
+
+    >>> a, b = np.zeros((4, 1)), np.ones((4, 1))
+    >>> drawn_seed_mean([a, b], np.random.default_rng(0)).ravel().tolist()
+    [1.0, 0.5, 0.0, 0.0]
+    """
+    stack = np.stack([np.asarray(x, dtype=np.float64) for x in samples])  # (n, B, M)
+    n, rows = stack.shape[:2]
+    if n == 1:
+        return stack[0]
+    draw = rng.integers(0, n, size=(rows, n))
+    return stack[draw, np.arange(rows)[:, None]].mean(axis=1)
+
+
+def seed_rngs(seed: int) -> tuple[np.random.Generator, np.random.Generator]:
+    """The generators that draw the reference's seeds and the other variant's (fixed by
+    ``seed``, independent of the images' draw)."""
+    return np.random.default_rng([seed, 1]), np.random.default_rng([seed, 2])
+
+
 def paired_deltas(
-    reference: Sequence[MatchedRun], other: Sequence[MatchedRun], weights: np.ndarray
+    reference: Sequence[MatchedRun],
+    other: Sequence[MatchedRun],
+    weights: np.ndarray,
+    seed: int = DEFAULT_SEED,
 ) -> dict[str, DeltaInterval]:
     """Δ = mean over ``other`` − mean over ``reference`` of each metric (pp), with the interval
-    from the resamples in ``weights`` (the same rows for both sides: paired).
+    from the resamples in ``weights`` (the same rows for both sides: paired), the seeds of each
+    side drawn with replacement in each resample (:func:`drawn_seed_mean`).
 
     Parameters
     ----------
@@ -326,14 +355,17 @@ def paired_deltas(
         Runs (one, or the seeds of one variant) evaluated on the same images in the same order.
     weights
         ``(B, I)`` from :func:`resample_weights`.
+    seed
+        Fixes the draws of the seeds (:func:`seed_rngs`).
     """
 
     def mean(runs: Sequence[MatchedRun], fn) -> np.ndarray:
         return np.mean([fn(r) for r in runs], axis=0)
 
+    rng_ref, rng_other = seed_rngs(seed)
     return delta_intervals(
         mean(reference, point_metrics),
         mean(other, point_metrics),
-        mean(reference, lambda r: metric_samples(r, weights)),
-        mean(other, lambda r: metric_samples(r, weights)),
+        drawn_seed_mean([metric_samples(r, weights) for r in reference], rng_ref),
+        drawn_seed_mean([metric_samples(r, weights) for r in other], rng_other),
     )

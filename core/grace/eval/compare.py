@@ -21,10 +21,12 @@ from grace.eval.bootstrap import (
     BOOTSTRAP_METRICS,
     CONFIDENCE_LEVEL,
     delta_intervals,
+    drawn_seed_mean,
     match_run,
     metric_samples,
     point_metrics,
     resample_weights,
+    seed_rngs,
 )
 from grace.eval.pairing import align_runs, read_predictions
 from grace.eval.runs import METRIC_KEYS, RunSummary, load_runs, val_evaluated
@@ -41,7 +43,9 @@ BOOTSTRAP_RULE = (
     "with replacement (numpy default_rng seed {seed}), every run recomputed on the same "
     "resample from its predictions.npz with grace val's matching and AP; the interval is the "
     "2.5-97.5 percentile of the resampled Δ; 'not distinguishable' when it contains 0. For "
-    "seeds of one variant, the resampled figure is the mean over its seeds"
+    "seeds of one variant, each resample also draws the seeds with replacement and takes the "
+    "mean over those drawn (a two-level bootstrap: the interval counts the run-to-run spread "
+    "as well as the images)"
 )
 
 
@@ -90,15 +94,19 @@ def _bootstrap(
     return info, points, samples
 
 
-def _intervals(ref: list[int], other: list[int], points, samples) -> dict[str, dict] | None:
+def _intervals(
+    ref: list[int], other: list[int], points, samples, seed: int
+) -> dict[str, dict] | None:
     if any(points[i] is None for i in (*ref, *other)):
         return None
 
     def mean(a, idx):
         return np.mean([a[i] for i in idx], axis=0)
 
-    ivs = delta_intervals(mean(points, ref), mean(points, other), mean(samples, ref),
-                          mean(samples, other))  # fmt: skip
+    rng_ref, rng_other = seed_rngs(seed)
+    ivs = delta_intervals(mean(points, ref), mean(points, other),
+                          drawn_seed_mean([samples[i] for i in ref], rng_ref),
+                          drawn_seed_mean([samples[i] for i in other], rng_other))  # fmt: skip
     return {k: asdict(v) for k, v in ivs.items()}
 
 
@@ -112,7 +120,7 @@ def _seed_identity(run: RunSummary) -> SeedIdentity | None:
 
 
 def _aggregates(
-    runs: list[RunSummary], reference: int, points, samples, problems: list[str]
+    runs: list[RunSummary], reference: int, points, samples, problems: list[str], seed: int
 ) -> list[dict]:
     groups, group_problems = seed_groups([_seed_identity(r) for r in runs])
     problems.extend(group_problems)
@@ -144,7 +152,9 @@ def _aggregates(
                     {k: pp(agg[k].mean, ref_means[k]) for k in METRIC_KEYS} if comparable else {}
                 ),
                 "not_comparable": why,
-                "intervals": _intervals(ref, g.members, points, samples) if comparable else None,
+                "intervals": (
+                    _intervals(ref, g.members, points, samples, seed) if comparable else None
+                ),
             }
         )
     return out
@@ -204,10 +214,10 @@ def compare(
     problems: list[str] = []
     info, points, samples = _bootstrap(runs, reference, resamples, seed, problems)
     intervals = [
-        None if i == reference else _intervals([reference], [i], points, samples)
+        None if i == reference else _intervals([reference], [i], points, samples, seed)
         for i in range(len(runs))
     ]
-    aggregates = _aggregates(runs, reference, points, samples, problems)
+    aggregates = _aggregates(runs, reference, points, samples, problems, seed)
     md = markdown(runs, intervals, aggregates, info, reference=reference)
     table = csv_text(runs, intervals, aggregates, reference=reference)
     files: dict[str, str] = {}

@@ -23,9 +23,12 @@ import pytest
 from grace.errors import GraceError
 from grace.eval.bootstrap import (
     BOOTSTRAP_METRICS,
+    delta_intervals,
     match_run,
+    metric_samples,
     paired_deltas,
     percentile_interval,
+    point_metrics,
     resample_weights,
     run_intervals,
     weighted_metrics,
@@ -379,6 +382,34 @@ def test_seeds_aggregated_with_paired_interval_of_the_means(tmp_path):
     ]
     assert agg[1]["Δ mAP@0.5:0.95 verdict"] == "distinguishable"
     assert float(agg[1]["mAP@0.5:0.95 sd (pp)"]) == 0.0
+
+
+def test_a_gain_carried_by_one_seed_of_three_is_not_distinguishable(tmp_path):
+    """The interval of a mean over seeds counts the run-to-run spread: three grace seeds of
+    which one is better and two equal the baseline's run. Over the images alone (every seed
+    held fixed) the Δ of the means is clear of 0; with the seeds drawn in each resample, 1 in
+    27 draws takes only the two unchanged seeds (Δ exactly 0 on that resample), more than the
+    2.5 % below the interval, so it reaches 0."""
+    recs = _records(80)
+    better = _without_high_fps(recs)
+    runs = [_val_dir(tmp_path / f"baseline-seed{s}", recs) for s in (0, 1, 2)]
+    runs += [_val_dir(tmp_path / "grace-seed0", better)]
+    runs += [_val_dir(tmp_path / f"grace-seed{s}", recs) for s in (1, 2)]
+    grace = compare(runs)["aggregates"][1]
+    w = resample_weights(80, 1000, 0)
+    base = [match_run(recs, 3)] * 3
+    seeds = [match_run(better, 3), match_run(recs, 3), match_run(recs, 3)]
+    images_only = delta_intervals(
+        np.mean([point_metrics(r) for r in base], axis=0),
+        np.mean([point_metrics(r) for r in seeds], axis=0),
+        np.mean([metric_samples(r, w) for r in base], axis=0),
+        np.mean([metric_samples(r, w) for r in seeds], axis=0),
+    )["mAP50-95"]
+    got = grace["intervals"]["mAP50-95"]
+    assert got["delta"] == pytest.approx(images_only.delta, abs=1e-9) and got["delta"] > 0
+    assert images_only.low > 0  # the images alone would call it a gain
+    assert got["low"] <= 0 < got["high"] and got["verdict"] == "not distinguishable"
+    assert paired_deltas(base, seeds, w)["mAP50-95"].low == pytest.approx(got["low"], abs=1e-9)
 
 
 def _trained_like(path: Path, variant: str, seed: int, epochs: int, value: float) -> Path:
