@@ -77,6 +77,7 @@ class InspectSummary:
     model: str
     model_sha256: str
     thresholds: dict
+    runtime: str = ""  # the format that ran, and OpenVINO's precision: "openvino, bf16"
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(
         ("OK", "NG", "corrupt", "vanished"), 0))  # fmt: skip
     latencies_ms: list[float] = field(default_factory=list)
@@ -95,7 +96,8 @@ class InspectSummary:
     def as_dict(self) -> dict[str, Any]:
         lat = self.latencies_ms
         return {"store": self.store, "watch": self.watch, "model": self.model,
-                "model_sha256": self.model_sha256, "thresholds": self.thresholds,
+                "model_sha256": self.model_sha256, "runtime": self.runtime,
+                "thresholds": self.thresholds,
                 "files": self.taken, **self.counts, "stop_reason": self.stop_reason,
                 "elapsed_s": round(self.elapsed_s, 3),
                 "latency_ms": {"median": round(median(lat), 2), "max": round(max(lat), 2)}
@@ -187,6 +189,12 @@ class Inspector:
 
     def close(self) -> None:
         self.store.close()
+
+    def runtime(self) -> str:
+        """What runs the model: ``pt``, ``onnx``, or ``openvino, bf16`` (with its precision)."""
+        ref = getattr(self.predictor, "ref", None)
+        parts = [getattr(ref, "kind", "") or "", getattr(self.predictor, "precision", "") or ""]
+        return ", ".join(p for p in parts if p)
 
     def __enter__(self) -> Inspector:
         return self
@@ -348,7 +356,9 @@ def run_inspect(
         journal = {store, *(store.with_name(store.name + s) for s in ("-wal", "-shm", "-journal"))}
         watcher = FolderWatcher(insp.watch, ignore=journal, settle=req.settle)
         summary = InspectSummary(str(store), str(insp.watch), str(req.model),
-                                 insp.model_sha256, insp.th_json)  # fmt: skip
+                                 insp.model_sha256, insp.th_json, insp.runtime())  # fmt: skip
+        log(f"grace inspect: watching {insp.watch} with {req.model} ({summary.runtime}); "
+            f"results in {store}")  # fmt: skip
         t0 = last = time.monotonic()
 
         def done(row: Inspection) -> None:

@@ -92,6 +92,8 @@ def _settings(req: PredictRequest, predictor: FramePredictor, batch: int) -> dic
         "imgsz": getattr(predictor, "imgsz", None) or req.imgsz,  # a package's or export's own
         "batch": batch,
         "device": req.device,
+        "format": getattr(getattr(predictor, "ref", None), "kind", None),  # what ran: pt, ...
+        "precision": getattr(predictor, "precision", "") or None,  # OpenVINO's, once set up
     }
 
 

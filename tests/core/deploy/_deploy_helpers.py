@@ -9,3 +9,4 @@ REPO = Path(__file__).resolve().parents[3]
 DEMO_MODEL = REPO / "resources" / "models" / "neu-det_yolo11n_grace.pt"
 DEMO_DATA = REPO / "resources" / "demo" / "neu-det" / "data.yaml"
 IMGSZ = 128
+

@@ -290,6 +290,7 @@ def test_user_thresholds_replace_the_package_s_and_on_frame_gets_each_decoded_im
                           log=None)  # fmt: skip
     names = ["crazing", "inclusion", "patches", "pitted_surface", "rolled-in_scale", "scratches"]
     assert summary.thresholds["conf"] == 0.45  # not the package's 0.3
+    assert summary.runtime == "pt"  # what ran: the package holds only its model.pt
     assert summary.thresholds["per_class"].get("patches", 0.45) == 0.45  # nor its 0.25
     assert [r.status for r in rows][-1] == "corrupt" and len(frames) == 4
     assert order[:2] == ["frame", "row"]  # each image's frame before its record

@@ -118,11 +118,14 @@ def test_weights_pkg_predicts_with_the_package_thresholds(package, demo_pt, tmp_
     assert pkg["settings"]["conf"] == 0.3
     assert pkg["settings"]["class_conf"] == {"patches": 0.2, "scratches": 0.9}
     assert pkg["settings"]["imgsz"] == IMGSZ  # the package's input size
+    # what ran: the package's OpenVINO model, at the precision chosen when it was built
+    assert (pkg["settings"]["format"], pkg["settings"]["precision"]) == ("openvino", "f32")
     # the same thresholds given by hand to the PyTorch checkpoint give the same detections
     by_hand = run_predict(PredictRequest(str(demo_pt), images, conf=0.3, imgsz=IMGSZ,
                                          class_conf={"scratches": 0.9, "patches": 0.2},
                                          device="cpu"), log=None)  # fmt: skip
     assert pkg["per_class"] == by_hand.as_dict()["per_class"]
+    assert (by_hand.settings["format"], by_hand.settings["precision"]) == ("pt", None)
     assert pkg["detections"] > 0 and pkg["per_class"]["scratches"] < by_hand.images
     # a user's threshold replaces the package's
     user = run_predict(PredictRequest(str(package), images, conf=0.6, device="cpu"), log=None)
