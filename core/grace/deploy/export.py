@@ -18,7 +18,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from grace.errors import GraceError
+from grace.errors import GraceError, cause_line
 
 FORMATS = ("openvino", "onnx")
 
@@ -148,11 +148,8 @@ def export_model(
         except GraceError:
             raise
         except Exception as e:
-            cause = e.__cause__ or e
-            reason = str(cause).strip().splitlines()[0] if str(cause).strip() else ""
             raise GraceError(
-                f"{weights}: export to {fmt}{' INT8' if int8 else ''} failed "
-                f"({type(cause).__name__}: {reason[:200]})"
+                f"{weights}: export to {fmt}{' INT8' if int8 else ''} failed ({cause_line(e)})"
             ) from None
         produced = Path(str(produced))
         if not produced.exists():

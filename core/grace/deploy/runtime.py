@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from grace.errors import GraceError
+from grace.errors import GraceError, cause_line
 
 NEEDS_PT = "needs the PyTorch checkpoint (.pt)"
 KINDS = ("pt", "openvino", "onnx")
@@ -253,11 +253,7 @@ def load_model(path: str | Path | ModelRef, prefer: str | None = None):
     except GraceError:
         raise
     except Exception as e:
-        cause = e.__cause__ or e
-        reason = str(cause).strip().splitlines()[0] if str(cause).strip() else ""
-        raise GraceError(
-            f"{ref.path}: not a loadable {ref.kind} model ({type(cause).__name__}: {reason[:200]})"
-        ) from None
+        raise GraceError(f"{ref.path}: not a loadable {ref.kind} model ({cause_line(e)})") from None
     return model, ref
 
 

@@ -120,45 +120,16 @@ def metrics_section(c: dict[str, Any]) -> str:
         rows.append([e(label), pct(m["metrics"][key]), interval_text(v.low, v.high), e(how + at)])
         attrs.append(f'data-key="{e(key)}"')
     fd = m["f1_dataset"]
+    conf = f"at confidence {m['f1_confidence']}"
     extra = [
         ("mAP75", "mAP@0.75", m.get("mAP75"), "COCO 101-point AP at IoU 0.75"),
-        (
-            "precision",
-            "P (mean over classes)",
-            m["metrics"]["precision"],
-            f"at confidence {m['f1_confidence']}",
-        ),
-        (
-            "recall",
-            "R (mean over classes)",
-            m["metrics"]["recall"],
-            f"at confidence {m['f1_confidence']}",
-        ),
-        (
-            "f1_mean_over_classes",
-            "F1 mean over classes",
-            m["metrics"]["f1_mean_over_classes"],
-            f"mean of per-class F1 at confidence {m['f1_confidence']}",
-        ),
-        (
-            "AP_small",
-            "AP small (COCO tool)",
-            m["coco"]["AP_small"],
-            f"{m['size']['small']['instances']} instances",
-        ),
-        (
-            "AP_medium",
-            "AP medium (COCO tool)",
-            m["coco"]["AP_medium"],
-            f"{m['size']['medium']['instances']} instances",
-        ),
-        (
-            "AP_large",
-            "AP large (COCO tool)",
-            m["coco"]["AP_large"],
-            f"{m['size']['large']['instances']} instances",
-        ),
-    ]
+        ("precision", "P (mean over classes)", m["metrics"]["precision"], conf),
+        ("recall", "R (mean over classes)", m["metrics"]["recall"], conf),
+        ("f1_mean_over_classes", "F1 mean over classes", m["metrics"]["f1_mean_over_classes"],
+         f"mean of per-class F1 {conf}"),
+        *((f"AP_{s}", f"AP {s} (COCO tool)", m["coco"][f"AP_{s}"],
+           f"{m['size'][s]['instances']} instances") for s in ("small", "medium", "large")),
+    ]  # fmt: skip
     for key, label, value, how in extra:
         rows.append([e(label), pct(value), "", e(how)])
         attrs.append(f'data-key="{e(key)}"')

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from grace.errors import GraceError
+from grace.errors import GraceError, cause_line
 
 
 def check_checkpoint_path(weights: str | Path) -> Path:
@@ -40,8 +40,4 @@ def load_yolo(weights: str | Path):
     try:
         return YOLO(str(weights))
     except Exception as e:
-        cause = e.__cause__ or e
-        reason = str(cause).strip().splitlines()[0] if str(cause).strip() else ""
-        raise GraceError(
-            f"{weights}: not a loadable checkpoint ({type(cause).__name__}: {reason})"
-        ) from None
+        raise GraceError(f"{weights}: not a loadable checkpoint ({cause_line(e)})") from None
