@@ -19,7 +19,9 @@ MODEL_ALPHA = (255, 150, 80, 40)  # bar fill of model 0, 1, 2, 3: the class colo
 MODEL_GREYS = ("#4d4d4d", "#8c8c8c", "#b3b3b3", "#d9d9d9")
 
 
-def plot_widget(title: str, left: str, bottom: str) -> pg.PlotWidget:
+def plot_widget(title: str, left: str, bottom: str, interactive: bool = False) -> pg.PlotWidget:
+    """A white plot in the application's style (title, labelled axes, light grid); the mouse
+    pans and zooms only when ``interactive``."""
     w = pg.PlotWidget(background="w")
     w.setTitle(title, color=_FG, size="10pt")
     for side, label in (("left", left), ("bottom", bottom)):
@@ -30,7 +32,7 @@ def plot_widget(title: str, left: str, bottom: str) -> pg.PlotWidget:
         axis.enableAutoSIPrefix(False)
     w.showGrid(x=True, y=True, alpha=0.2)
     w.setMinimumSize(320, 240)
-    w.setMouseEnabled(x=False, y=False)
+    w.setMouseEnabled(x=interactive, y=interactive)
     return w
 
 

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QComboBox, QGridLayout, QHBoxLayout, QLabel, QVBox
 
 from grace.train.progress import LOSS_KEYS, SAMPLER_KEYS, RunSeries
 from grace_gui.widgets.colors import class_qcolor
+from grace_gui.widgets.eval_plots import plot_widget
 
 SAMPLER_LABELS = {
     "w_final": "w_final (sampling weight)",
@@ -25,15 +26,7 @@ _LEGEND_BRUSH = (255, 255, 255, 215)
 
 
 def _plot(title: str, left: str, bottom: str = "epoch") -> pg.PlotWidget:
-    w = pg.PlotWidget(background="w")
-    w.setTitle(title, color=_FG, size="10pt")
-    for side, label in (("left", left), ("bottom", bottom)):
-        axis = w.getAxis(side)
-        axis.setLabel(label, color=_FG)
-        axis.setPen(_FG)
-        axis.setTextPen(_FG)
-        axis.enableAutoSIPrefix(False)
-    w.showGrid(x=True, y=True, alpha=0.2)
+    w = plot_widget(title, left, bottom, interactive=True)
     w.setMinimumSize(220, 160)
     return w
 

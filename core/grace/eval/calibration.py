@@ -37,6 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from grace.errors import GraceError
+from grace.infer.thresholds import class_id
 
 MIN_INSTANCES = 20
 KINDS = ("f1", "recall", "precision")
@@ -78,22 +79,13 @@ def parse_class_targets(items: Iterable[str], names: Sequence[str]) -> dict[int,
     name (exact, then case-insensitive) or index; an unknown one is a :class:`GraceError`
     listing the classes."""
     out: dict[int, Target] = {}
-    lower = {str(n).lower(): i for i, n in enumerate(names)}
     for item in items:
         key, sep, spec = str(item).partition("=")
         key = key.strip()
         if not sep or not key:
             raise GraceError(f"--class-target {item!r}: expected NAME=f1, NAME=recall:R or "
                              "NAME=precision:P")  # fmt: skip
-        if key in names:
-            cid = list(names).index(key)
-        elif key.lower() in lower:
-            cid = lower[key.lower()]
-        elif key.isdigit() and int(key) < len(names):
-            cid = int(key)
-        else:
-            listed = ", ".join(map(str, names))
-            raise GraceError(f"--class-target {item!r}: the model has no class {key!r} ({listed})")
+        cid = class_id(key, names, f"--class-target {item!r}")
         out[cid] = parse_target(spec, f"--class-target {item}")
     return out
 

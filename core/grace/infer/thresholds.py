@@ -56,6 +56,25 @@ def _check_value(value: float, what: str) -> float:
     return float(value)
 
 
+def class_id(key: str, names: Sequence[str], what: str) -> int:
+    """The index of class ``key`` among ``names``: by name (exact, then case-insensitive) or by
+    index; an unknown class is a :class:`GraceError` starting with ``what`` and listing the
+    model's classes.
+
+    >>> class_id("Pits", ["crack", "pits"], "--class-conf 'Pits=0.3'")
+    1
+    """
+    if key in names:
+        return list(names).index(key)
+    lower = {str(n).lower(): i for i, n in enumerate(names)}
+    if key.lower() in lower:
+        return lower[key.lower()]
+    if key.isdigit() and int(key) < len(names):
+        return int(key)
+    listed = ", ".join(str(n) for n in names)
+    raise GraceError(f"{what}: the model has no class {key!r} ({listed})")
+
+
 def parse_class_conf(items: Iterable[str], names: Sequence[str]) -> dict[int, float]:
     """``["scratches=0.4", "2=0.6"]`` → ``{class_id: threshold}`` against the model's classes
     (an item may also hold several, comma-separated: ``"scratches=0.4,pits=0.3"``).
@@ -64,7 +83,6 @@ def parse_class_conf(items: Iterable[str], names: Sequence[str]) -> dict[int, fl
     a :class:`GraceError` listing the model's classes.
     """
     out: dict[int, float] = {}
-    lower = {str(n).lower(): i for i, n in enumerate(names)}
     flat = [part for item in items for part in str(item).split(",") if part.strip()]
     for item in flat:
         key, sep, raw = item.rpartition("=")
@@ -75,15 +93,7 @@ def parse_class_conf(items: Iterable[str], names: Sequence[str]) -> dict[int, fl
             value = float(raw)
         except ValueError:
             raise GraceError(f"--class-conf {item!r}: {raw!r} is not a number") from None
-        if key in names:
-            cid = list(names).index(key)
-        elif key.lower() in lower:
-            cid = lower[key.lower()]
-        elif key.isdigit() and int(key) < len(names):
-            cid = int(key)
-        else:
-            listed = ", ".join(str(n) for n in names)
-            raise GraceError(f"--class-conf {item!r}: the model has no class {key!r} ({listed})")
+        cid = class_id(key, names, f"--class-conf {item!r}")
         out[cid] = _check_value(value, f"--class-conf {item}")
     return out
 
